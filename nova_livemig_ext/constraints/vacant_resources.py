@@ -1,0 +1,89 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The ``vacant_resources`` constraint: keep headroom on the destination.
+
+After the move, for every capped resource class the server needs, the
+destination's usage must stay within ``max_utilization x capacity``, where
+capacity is placement's ``(total - reserved) x allocation_ratio``.
+"""
+
+from nova_livemig_ext.constraints import base
+
+
+def _cap(host, settings, resource_class):
+    return host.max_utilization.get(
+        resource_class, settings.max_utilization[resource_class])
+
+
+def _needed(move):
+    """The capped resource classes the move asks for, in a fixed order."""
+    return [rc for rc in base.CAPPED_RESOURCE_CLASSES
+            if move.demand.get(rc, 0) > 0]
+
+
+def headroom(move, host, settings):
+    """The tightest headroom left on ``host`` after ``move`` lands there.
+
+    Headroom of one resource class is ``(max_utilization x capacity - used
+    - requested) / capacity``; this returns the smallest over the resource
+    classes the server needs: negative when the move would pass a cap, None
+    when the host's usage is unknown or the server needs none of them.
+    """
+    if host.resources is None:
+        return None
+    values = []
+    for rc in _needed(move):
+        resource = host.resources.get(rc)
+        if resource is None or resource.capacity <= 0:
+            return None
+        allowed = _cap(host, settings, rc) * resource.capacity
+        values.append(
+            (allowed - resource.used - move.demand[rc]) / resource.capacity)
+    return min(values) if values else None
+
+
+class VacantResources(base.Constraint):
+    """The destination stays within its utilization caps after the move."""
+
+    name = 'vacant_resources'
+    needs_usage = True
+
+    def check(self, move, host):
+        if host.resources is None:
+            return base.Rejection(
+                self.name, host.name,
+                'placement reported no usage for this host',
+                {})
+        for rc in _needed(move):
+            requested = move.demand[rc]
+            resource = host.resources.get(rc)
+            if resource is None:
+                return base.Rejection(
+                    self.name, host.name,
+                    '%s: requested %d, the host has no %s inventory'
+                    % (rc, requested, rc),
+                    {'resource_class': rc, 'requested': requested})
+            cap = _cap(host, self.settings, rc)
+            allowed = cap * resource.capacity - resource.used
+            if requested > allowed:
+                return base.Rejection(
+                    self.name, host.name,
+                    '%s: requested %d, allowed after the move %g of '
+                    'capacity %g at %g (used %g)'
+                    % (rc, requested, max(allowed, 0), resource.capacity,
+                       cap, resource.used),
+                    {'resource_class': rc, 'requested': requested,
+                     'allowed': max(allowed, 0),
+                     'capacity': resource.capacity,
+                     'max_utilization': cap, 'used': resource.used})
+        return None

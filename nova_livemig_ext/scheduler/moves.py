@@ -1,0 +1,153 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Translate nova's RequestSpec and HostStates into the engine's plain data.
+
+Shared by the filter and the weigher. Which request is a judged move is
+not flagged by nova; see :func:`judged_move` for the signals used.
+"""
+
+from nova.scheduler import utils as scheduler_utils
+from oslo_log import log as logging
+
+from nova_livemig_ext.constraints import base
+from nova_livemig_ext.constraints import vacant_resources
+from nova_livemig_ext import usage
+
+LOG = logging.getLogger(__name__)
+
+# The attribute under which a request's data is kept on its RequestSpec, so
+# that the weigher reuses what the filter read for the same request. A
+# RequestSpec lives for one scheduling request in nova-scheduler (it is
+# rebuilt from the RPC message each time), and this is not an object field,
+# so it is never saved nor sent anywhere.
+_MEMO = '_livemig_ext_request'
+_NOT_JUDGED = object()
+
+
+class JudgedRequest:
+    """One judged move and the data read for it; lives for one request."""
+
+    def __init__(self, config, move, ctxt):
+        self.config = config
+        self.move = move
+        self._ctxt = ctxt
+        self._resources = None
+        self._asked = frozenset()
+
+    def _usage(self, host_states):
+        """Provider uuid -> resources, read once per request if needed."""
+        wanted = frozenset(hs.uuid for hs in host_states if hs.uuid)
+        if self._resources is None or not wanted <= self._asked:
+            self._resources = usage.provider_resources(
+                self._ctxt, self.move.demand, wanted)
+            self._asked = wanted
+        return self._resources
+
+    def host_views(self, host_states, with_usage):
+        """HostViews for ``host_states``; usage read when asked for."""
+        resources = self._usage(host_states) if with_usage else {}
+        config = self.config
+        invalid = []
+        views = []
+        for hs in host_states:
+            aggregates = hs.aggregates or []
+            views.append(base.HostView(
+                name=hs.host,
+                availability_zone=usage.availability_zone(
+                    aggregates, config.default_availability_zone),
+                domains=usage.migration_domains(
+                    aggregates, config.migration_domain_key),
+                resources=resources.get(hs.uuid),
+                max_utilization=usage.max_utilization_overrides(
+                    aggregates, invalid)))
+        if invalid:
+            LOG.warning('Ignoring aggregate metadata that is not a number in '
+                        '(0, 1]: %s; the [livemig_ext] options apply instead',
+                        ', '.join(sorted('%s %s=%s' % item
+                                         for item in set(invalid))))
+        return views
+
+    def headroom(self, host):
+        return vacant_resources.headroom(self.move, host,
+                                         self.config.settings)
+
+
+def _may_be_move(spec_obj):
+    """Cheap test on the RequestSpec alone: could this be a judged move?
+
+    Live migrations and evacuations going through the scheduler carry the
+    source host in ``ignore_hosts`` and are pinned to the instance's cell
+    in ``requested_destination.cell``; boots never are.
+    """
+    if scheduler_utils.request_is_rebuild(spec_obj):
+        return False
+    if 'ignore_hosts' not in spec_obj or not spec_obj.ignore_hosts:
+        return False
+    destination = (spec_obj.requested_destination
+                   if 'requested_destination' in spec_obj else None)
+    return bool(destination and 'cell' in destination and destination.cell)
+
+
+def _demand(spec_obj):
+    """What placement allocates on a destination for this server."""
+    request = scheduler_utils.ResourceRequest.from_request_spec(spec_obj)
+    return {rc: amount for rc, amount in request.merged_resources().items()
+            if amount}
+
+
+def judged_move(config, spec_obj):
+    """The :class:`JudgedRequest` of a move the plugin judges, else None.
+
+    Nova sets no "live migration" flag on the RequestSpec. The signal used
+    is the Migration record nova's conductor (live migration) or API
+    (evacuation) creates in status ``accepted`` before asking the
+    scheduler, found by the instance's uuid in the cell the request is
+    pinned to; its type tells the kind of move and its ``source_compute``
+    the source host. Boots make no query; other moves one.
+
+    The result is kept on ``spec_obj`` for the rest of the request.
+
+    :raises: whatever the reads raise; callers turn it into a refusal.
+    """
+    memo = getattr(spec_obj, _MEMO, None)
+    if memo is not None:
+        return None if memo is _NOT_JUDGED else memo
+    request = _load(config, spec_obj)
+    setattr(spec_obj, _MEMO, _NOT_JUDGED if request is None else request)
+    return request
+
+
+def _load(config, spec_obj):
+    if not _may_be_move(spec_obj):
+        return None
+    ctxt = usage.admin_context()
+    migration = usage.accepted_migration(
+        ctxt, spec_obj.requested_destination.cell, spec_obj.instance_uuid)
+    if migration is None or migration.migration_type not in config.apply_to:
+        return None
+    source = migration.source_compute
+    aggregates = usage.host_aggregates(ctxt, source)
+    demand = _demand(spec_obj)
+    is_bfv = 'is_bfv' in spec_obj and bool(spec_obj.is_bfv)
+    move = base.Move(
+        server_id=spec_obj.instance_uuid,
+        kind=migration.migration_type,
+        source=base.HostView(
+            name=source,
+            availability_zone=usage.availability_zone(
+                aggregates, config.default_availability_zone),
+            domains=usage.migration_domains(
+                aggregates, config.migration_domain_key)),
+        demand=demand,
+        local_disk=not is_bfv or demand.get(base.DISK_GB, 0) > 0)
+    return JudgedRequest(config, move, ctxt)

@@ -1,0 +1,156 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The read model: the only module that reads nova's databases or placement.
+
+Every function here makes a constant number of round trips whatever the
+number of hosts: callers hand in what the scheduler already holds (host
+states with their aggregates) and get plain data back.
+"""
+
+from nova import context as nova_context
+from nova import objects
+from nova.scheduler.client import report
+from oslo_context import context as oslo_context
+from oslo_log import log as logging
+
+from nova_livemig_ext.constraints import base
+
+LOG = logging.getLogger(__name__)
+
+AZ_KEY = 'availability_zone'
+MAX_UTILIZATION_KEYS = {
+    base.VCPU: 'livemig_vcpu_max_utilization',
+    base.MEMORY_MB: 'livemig_ram_max_utilization',
+    base.DISK_GB: 'livemig_disk_max_utilization',
+}
+
+# in_tree on GET /allocation_candidates needs 1.31.
+PLACEMENT_VERSION = '1.31'
+
+
+class UsageUnavailable(Exception):
+    """Placement could not be asked for the hosts' usage."""
+
+
+def admin_context():
+    """The current request's context, elevated, or a new admin context.
+
+    Filters and weighers get no context from nova; oslo.context keeps the
+    one of the RPC call being served in a thread-local store, which keeps
+    the global request id in our logs and placement calls.
+    """
+    current = oslo_context.get_current()
+    if isinstance(current, nova_context.RequestContext):
+        return current.elevated()
+    return nova_context.get_admin_context()
+
+
+def accepted_migration(ctxt, cell_mapping, instance_uuid):
+    """The newest ``accepted`` migration of an instance, or None.
+
+    Nova's conductor creates a Migration in status ``accepted`` (type
+    ``live-migration``, or ``evacuation`` from the API) before it asks the
+    scheduler for a destination; the status changes once a host is chosen.
+    One query in the instance's cell.
+    """
+    with nova_context.target_cell(ctxt, cell_mapping) as cctxt:
+        migrations = objects.MigrationList.get_by_filters(
+            cctxt, {'instance_uuid': instance_uuid, 'status': 'accepted'},
+            sort_keys=['created_at', 'id'], sort_dirs=['desc', 'desc'],
+            limit=1)
+    return migrations[0] if migrations else None
+
+
+def host_aggregates(ctxt, host):
+    """The aggregates of one host (one API database query)."""
+    return objects.AggregateList.get_by_host(ctxt, host)
+
+
+def availability_zone(aggregates, default_zone):
+    """A host's availability zone as nova derives it from its aggregates."""
+    zones = sorted({agg.metadata[AZ_KEY] for agg in aggregates
+                    if agg.metadata.get(AZ_KEY)})
+    return ','.join(zones) if zones else default_zone
+
+
+def migration_domains(aggregates, key):
+    """The migration domains named by ``key`` in the aggregates' metadata."""
+    return frozenset(agg.metadata[key].strip() for agg in aggregates
+                     if agg.metadata.get(key, '').strip())
+
+
+def max_utilization_overrides(aggregates, invalid=None):
+    """Per resource class, the lowest valid aggregate cap, if any.
+
+    :param invalid: a list that collects ``(aggregate, key, value)`` for
+        values that are not a number in (0, 1]; they are ignored.
+    """
+    caps = {}
+    for agg in aggregates:
+        for rc, key in MAX_UTILIZATION_KEYS.items():
+            raw = agg.metadata.get(key)
+            if raw is None:
+                continue
+            try:
+                value = float(raw)
+            except ValueError:
+                value = None
+            if value is None or not 0.0 < value <= 1.0:
+                if invalid is not None:
+                    invalid.append((agg.name, key, raw))
+                continue
+            caps[rc] = min(value, caps.get(rc, value))
+    return caps
+
+
+def provider_resources(ctxt, demand, provider_uuids):
+    """Placement's capacity and usage of compute node providers, in bulk.
+
+    Placement has no bulk usage read; its allocation candidates carry a
+    summary (capacity and used per resource class) of every provider that
+    can hold ``demand``, fresh as of this call, so claims of moves just
+    scheduled by any scheduler worker count. One request, whatever the
+    number of providers: without a limit, so no candidate host is left
+    out, and with ``in_tree`` when a single host is asked about.
+
+    :param demand: resource class -> amount; classes with 0 are skipped.
+    :param provider_uuids: the compute node providers of interest.
+    :returns: provider uuid -> {resource class: base.Resource}, for the
+        providers of interest placement returned.
+    :raises UsageUnavailable: when placement fails or cannot be reached.
+    """
+    resources = ','.join('%s:%d' % (rc, amount)
+                         for rc, amount in sorted(demand.items()) if amount)
+    if not resources or not provider_uuids:
+        return {}
+    url = '/allocation_candidates?resources=%s' % resources
+    if len(provider_uuids) == 1:
+        url += '&in_tree=%s' % next(iter(provider_uuids))
+    client = report.report_client_singleton()
+    try:
+        resp = client.get(url, version=PLACEMENT_VERSION,
+                          global_request_id=ctxt.global_id)
+    except Exception as exc:
+        raise UsageUnavailable('placement cannot be reached: %s' % exc)
+    if resp is None or resp.status_code != 200:
+        raise UsageUnavailable(
+            'placement answered GET /allocation_candidates with %s: %s'
+            % (getattr(resp, 'status_code', None),
+               getattr(resp, 'text', '')[:200]))
+    summaries = resp.json().get('provider_summaries', {})
+    wanted = set(provider_uuids)
+    return {
+        rp_uuid: {rc: base.Resource(capacity=values['capacity'],
+                                    used=values['used'])
+                  for rc, values in summary.get('resources', {}).items()}
+        for rp_uuid, summary in summaries.items() if rp_uuid in wanted}
