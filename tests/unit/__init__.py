@@ -11,3 +11,7 @@
 # under the License.
 
 """Unit tests of nova-livemig-ext."""
+
+# NOTE: nova.tests.unit patches the concurrency mode and registers nova's
+# objects; it has to come before any other nova module.
+import nova.tests.unit  # noqa: F401

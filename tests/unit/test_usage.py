@@ -1,0 +1,138 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The read model's pure helpers and its placement request.
+
+Placement itself is a remote service: here its client is replaced by a
+stub that records the request; the functional tests use real placement.
+"""
+
+from nova import context as nova_context
+
+from nova_livemig_ext.constraints import base as cbase
+from nova_livemig_ext import usage
+from tests.unit import base
+
+
+class AggregateDataTest(base.TestCase):
+
+    def test_availability_zone(self):
+        self.assertEqual('nova', usage.availability_zone([], 'nova'))
+        self.assertEqual('az1', usage.availability_zone(
+            [base.aggregate('a', availability_zone='az1'),
+             base.aggregate('b', other='x')], 'nova'))
+
+    def test_migration_domains(self):
+        aggs = [base.aggregate('a', livemig_domain='nfs-a'),
+                base.aggregate('b', livemig_domain=' ceph-1 '),
+                base.aggregate('c', livemig_domain=''),
+                base.aggregate('d', storage='x')]
+        self.assertEqual(frozenset(['nfs-a', 'ceph-1']),
+                         usage.migration_domains(aggs, 'livemig_domain'))
+        self.assertEqual(frozenset(['x']),
+                         usage.migration_domains(aggs, 'storage'))
+
+    def test_max_utilization_overrides_lowest_valid_wins(self):
+        invalid = []
+        caps = usage.max_utilization_overrides([
+            base.aggregate('a', livemig_ram_max_utilization='0.8',
+                           livemig_vcpu_max_utilization='1'),
+            base.aggregate('b', livemig_ram_max_utilization='0.5'),
+            base.aggregate('c', livemig_ram_max_utilization='0',
+                           livemig_disk_max_utilization='lots'),
+            base.aggregate('d', livemig_disk_max_utilization='1.5'),
+        ], invalid)
+        self.assertEqual({'MEMORY_MB': 0.5, 'VCPU': 1.0}, caps)
+        self.assertEqual(
+            [('c', 'livemig_ram_max_utilization', '0'),
+             ('c', 'livemig_disk_max_utilization', 'lots'),
+             ('d', 'livemig_disk_max_utilization', '1.5')], invalid)
+
+
+class FakeResponse:
+    def __init__(self, status_code, body=None, text=''):
+        self.status_code = status_code
+        self._body = body
+        self.text = text
+
+    def json(self):
+        return self._body
+
+
+class ProviderResourcesTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.client = base.mock.Mock()
+        self.useFixture(base.fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=self.client))
+        self.ctxt = nova_context.get_admin_context()
+
+    def test_one_request_for_all_hosts(self):
+        self.client.get.return_value = FakeResponse(200, {
+            'allocation_requests': [],
+            'provider_summaries': {
+                base.uuids.h1: {'resources': {
+                    'VCPU': {'capacity': 40, 'used': 3},
+                    'MEMORY_MB': {'capacity': 7680, 'used': 2048}}},
+                base.uuids.child: {'resources': {
+                    'CUSTOM_X': {'capacity': 1, 'used': 0}}},
+            }})
+        result = usage.provider_resources(
+            self.ctxt, {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 0},
+            {base.uuids.h1, base.uuids.h2})
+        self.assertEqual({base.uuids.h1: {
+            'VCPU': cbase.Resource(40, 3),
+            'MEMORY_MB': cbase.Resource(7680, 2048)}}, result)
+        self.client.get.assert_called_once_with(
+            '/allocation_candidates?resources=MEMORY_MB:512,VCPU:1',
+            version='1.31', global_request_id=self.ctxt.global_id)
+
+    def test_single_host_uses_in_tree(self):
+        self.client.get.return_value = FakeResponse(
+            200, {'provider_summaries': {}})
+        usage.provider_resources(self.ctxt, {'VCPU': 1}, {base.uuids.h1})
+        self.assertEqual(
+            '/allocation_candidates?resources=VCPU:1&in_tree=%s'
+            % base.uuids.h1, self.client.get.call_args[0][0])
+
+    def test_nothing_to_ask(self):
+        self.assertEqual({}, usage.provider_resources(
+            self.ctxt, {'VCPU': 0}, {base.uuids.h1}))
+        self.assertEqual({}, usage.provider_resources(
+            self.ctxt, {'VCPU': 1}, set()))
+        self.client.get.assert_not_called()
+
+    def test_errors(self):
+        self.client.get.return_value = FakeResponse(503, text='down')
+        error = self.assertRaises(
+            usage.UsageUnavailable, usage.provider_resources,
+            self.ctxt, {'VCPU': 1}, {base.uuids.h1})
+        self.assertIn('with 503: down', str(error))
+        self.client.get.side_effect = ConnectionError('refused')
+        error = self.assertRaises(
+            usage.UsageUnavailable, usage.provider_resources,
+            self.ctxt, {'VCPU': 1}, {base.uuids.h1})
+        self.assertIn('placement cannot be reached: refused', str(error))
+
+
+class AdminContextTest(base.TestCase):
+
+    def test_uses_the_current_request_context(self):
+        ctxt = nova_context.RequestContext(
+            'user', 'project', is_admin=False,
+            global_request_id='req-' + 'a' * 36)
+        admin = usage.admin_context()
+        self.assertTrue(admin.is_admin)
+        self.assertEqual(ctxt.global_id, admin.global_id)
+        self.assertEqual('project', admin.project_id)
