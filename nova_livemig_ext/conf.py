@@ -233,7 +233,8 @@ def _read(group, name):
     try:
         return getattr(group, name)
     except (cfg.ConfigFileValueError, ValueError) as exc:
-        raise InvalidOption('[%s] %s: %s' % (GROUP_NAME, name, exc))
+        raise InvalidOption(
+            '[%s] %s: %s' % (GROUP_NAME, name, exc)) from exc
 
 
 def load(conf):
@@ -268,7 +269,7 @@ def load(conf):
             values['constraints'], settings,
             option='[%s] constraints' % GROUP_NAME)
     except constraints.ConstraintLoadError as exc:
-        raise InvalidOption(str(exc))
+        raise InvalidOption(str(exc)) from exc
     return Config(
         settings=settings,
         engine=engine,

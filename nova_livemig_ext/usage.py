@@ -76,29 +76,24 @@ def host_aggregates(ctxt, host):
     return objects.AggregateList.get_by_host(ctxt, host)
 
 
-def availability_zone(aggregates, default_zone):
-    """A host's availability zone as nova derives it from its aggregates."""
-    zones = sorted({agg.metadata[AZ_KEY] for agg in aggregates
-                    if agg.metadata.get(AZ_KEY)})
-    return ','.join(zones) if zones else default_zone
+class AggregateFacts:
+    """What one aggregate's metadata says about its hosts.
 
-
-def migration_domains(aggregates, key):
-    """The migration domains named by ``key`` in the aggregates' metadata."""
-    return frozenset(agg.metadata[key].strip() for agg in aggregates
-                     if agg.metadata.get(key, '').strip())
-
-
-def max_utilization_overrides(aggregates, invalid=None):
-    """Per resource class, the lowest valid aggregate cap, if any.
-
-    :param invalid: a list that collects ``(aggregate, key, value)`` for
-        values that are not a number in (0, 1]; they are ignored.
+    Read once per aggregate and request: hosts share a few aggregates, and
+    every access to a nova object's field has a cost.
     """
-    caps = {}
-    for agg in aggregates:
+
+    __slots__ = ('name', 'zone', 'domain', 'caps', 'invalid')
+
+    def __init__(self, aggregate, domain_key):
+        metadata = aggregate.metadata
+        self.name = aggregate.name
+        self.zone = metadata.get(AZ_KEY) or None
+        self.domain = (metadata.get(domain_key) or '').strip() or None
+        self.caps = {}
+        self.invalid = []
         for rc, key in MAX_UTILIZATION_KEYS.items():
-            raw = agg.metadata.get(key)
+            raw = metadata.get(key)
             if raw is None:
                 continue
             try:
@@ -106,11 +101,40 @@ def max_utilization_overrides(aggregates, invalid=None):
             except ValueError:
                 value = None
             if value is None or not 0.0 < value <= 1.0:
-                if invalid is not None:
-                    invalid.append((agg.name, key, raw))
-                continue
+                self.invalid.append((self.name, key, raw))
+            else:
+                self.caps[rc] = value
+
+
+def host_facts(aggregates, domain_key, default_zone, memo=None):
+    """A host's zone, migration domains and cap overrides.
+
+    :param aggregates: the host's aggregates.
+    :param memo: a dict kept for one request, aggregate -> AggregateFacts.
+    :returns: (availability zone, frozenset of domains, {resource class:
+        lowest valid cap}, [(aggregate, key, value) ignored as invalid]).
+    """
+    memo = {} if memo is None else memo
+    zones = set()
+    domains = set()
+    caps = {}
+    invalid = []
+    for aggregate in aggregates:
+        facts = memo.get(id(aggregate))
+        if facts is None:
+            facts = memo[id(aggregate)] = AggregateFacts(aggregate,
+                                                         domain_key)
+        if facts.zone:
+            zones.add(facts.zone)
+        if facts.domain:
+            domains.add(facts.domain)
+        for rc, value in facts.caps.items():
             caps[rc] = min(value, caps.get(rc, value))
-    return caps
+        invalid.extend(facts.invalid)
+    # NOTE: nova keeps a host in one zone; ',' joins them as nova's API
+    # does should a host be in several.
+    zone = ','.join(sorted(zones)) if zones else default_zone
+    return zone, frozenset(domains), caps, invalid
 
 
 def provider_resources(ctxt, demand, provider_uuids):
@@ -141,7 +165,8 @@ def provider_resources(ctxt, demand, provider_uuids):
         resp = client.get(url, version=PLACEMENT_VERSION,
                           global_request_id=ctxt.global_id)
     except Exception as exc:
-        raise UsageUnavailable('placement cannot be reached: %s' % exc)
+        raise UsageUnavailable(
+            'placement cannot be reached: %s' % exc) from exc
     if resp is None or resp.status_code != 200:
         raise UsageUnavailable(
             'placement answered GET /allocation_candidates with %s: %s'
@@ -150,7 +175,6 @@ def provider_resources(ctxt, demand, provider_uuids):
     summaries = resp.json().get('provider_summaries', {})
     wanted = set(provider_uuids)
     return {
-        rp_uuid: {rc: base.Resource(capacity=values['capacity'],
-                                    used=values['used'])
+        rp_uuid: {rc: base.Resource(values['capacity'], values['used'])
                   for rc, values in summary.get('resources', {}).items()}
         for rp_uuid, summary in summaries.items() if rp_uuid in wanted}

@@ -31,25 +31,42 @@ def _needed(move):
             if move.demand.get(rc, 0) > 0]
 
 
-def headroom(move, host, settings):
-    """The tightest headroom left on ``host`` after ``move`` lands there.
+def headroom_function(move, settings):
+    """A function of a HostView: the tightest headroom left after ``move``.
 
     Headroom of one resource class is ``(max_utilization x capacity - used
-    - requested) / capacity``; this returns the smallest over the resource
-    classes the server needs: negative when the move would pass a cap, None
-    when the host's usage is unknown or the server needs none of them.
+    - requested) / capacity``; the function returns the smallest over the
+    resource classes the server needs: negative when the move would pass a
+    cap, None when the host's usage is unknown or the server needs none of
+    them. What depends on the move alone is worked out once, as the weigher
+    calls it for every candidate host.
     """
-    if host.resources is None:
-        return None
-    values = []
-    for rc in _needed(move):
-        resource = host.resources.get(rc)
-        if resource is None or resource.capacity <= 0:
+    needed = tuple((rc, move.demand[rc], settings.max_utilization[rc])
+                   for rc in _needed(move))
+
+    def headroom(host):
+        resources = host.resources
+        if resources is None or not needed:
             return None
-        allowed = _cap(host, settings, rc) * resource.capacity
-        values.append(
-            (allowed - resource.used - move.demand[rc]) / resource.capacity)
-    return min(values) if values else None
+        caps = host.max_utilization
+        tightest = None
+        for rc, requested, default_cap in needed:
+            resource = resources.get(rc)
+            if resource is None or resource.capacity <= 0:
+                return None
+            capacity = resource.capacity
+            value = (caps.get(rc, default_cap) * capacity - resource.used -
+                     requested) / capacity
+            if tightest is None or value < tightest:
+                tightest = value
+        return tightest
+
+    return headroom
+
+
+def headroom(move, host, settings):
+    """The tightest headroom on ``host`` after ``move``; see above."""
+    return headroom_function(move, settings)(host)
 
 
 class VacantResources(base.Constraint):

@@ -12,12 +12,9 @@
 
 """LiveMigrationDestinationFilter: where may a live-migrating server go?
 
-Enable it in nova.conf::
-
-    [filter_scheduler]
-    available_filters = nova.scheduler.filters.all_filters
-    available_filters = nova_livemig_ext.scheduler.filters.LiveMigrationDestinationFilter
-    enabled_filters = ...,LiveMigrationDestinationFilter
+Enable it in nova.conf (``[filter_scheduler]``): add this module's
+``LiveMigrationDestinationFilter`` to ``available_filters`` (beside
+``nova.scheduler.filters.all_filters``) and to ``enabled_filters``.
 """
 
 import nova.conf
@@ -79,7 +76,7 @@ class LiveMigrationDestinationFilter(filters.BaseHostFilter):
         summary = Summary()
         passed = []
         failure = None
-        for host_state, view in zip(host_states, views):
+        for host_state, view in zip(host_states, views, strict=True):
             try:
                 rejections = engine.check(move, view)
             except Exception as exc:

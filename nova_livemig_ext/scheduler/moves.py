@@ -40,9 +40,14 @@ class JudgedRequest:
     def __init__(self, config, move, ctxt):
         self.config = config
         self.move = move
+        self.headroom = vacant_resources.headroom_function(
+            move, config.settings)
         self._ctxt = ctxt
         self._resources = None
         self._asked = frozenset()
+        # ids of a host's aggregates -> (zone, domains, caps, aggregates);
+        # the aggregates are kept so that their ids stay unique.
+        self._facts = {}
 
     def _usage(self, host_states):
         """Provider uuid -> resources, read once per request if needed."""
@@ -57,29 +62,33 @@ class JudgedRequest:
         """HostViews for ``host_states``; usage read when asked for."""
         resources = self._usage(host_states) if with_usage else {}
         config = self.config
+        # Hosts share a few combinations of aggregates: derive the facts
+        # once per combination (keyed by the aggregate objects' identity,
+        # stable for this request) rather than once per host.
+        by_aggregates = self._facts
+        memo = {}
         invalid = []
         views = []
         for hs in host_states:
-            aggregates = hs.aggregates or []
+            aggregates = hs.aggregates or ()
+            key = tuple(map(id, aggregates))
+            facts = by_aggregates.get(key)
+            if facts is None:
+                zone, domains, caps, bad = usage.host_facts(
+                    aggregates, config.migration_domain_key,
+                    config.default_availability_zone, memo)
+                invalid.extend(bad)
+                facts = by_aggregates[key] = (zone, domains, caps,
+                                              aggregates)
             views.append(base.HostView(
-                name=hs.host,
-                availability_zone=usage.availability_zone(
-                    aggregates, config.default_availability_zone),
-                domains=usage.migration_domains(
-                    aggregates, config.migration_domain_key),
-                resources=resources.get(hs.uuid),
-                max_utilization=usage.max_utilization_overrides(
-                    aggregates, invalid)))
+                hs.host, facts[0], facts[1], resources.get(hs.uuid),
+                facts[2]))
         if invalid:
             LOG.warning('Ignoring aggregate metadata that is not a number in '
                         '(0, 1]: %s; the [livemig_ext] options apply instead',
                         ', '.join(sorted('%s %s=%s' % item
                                          for item in set(invalid))))
         return views
-
-    def headroom(self, host):
-        return vacant_resources.headroom(self.move, host,
-                                         self.config.settings)
 
 
 def _may_be_move(spec_obj):
@@ -136,18 +145,16 @@ def _load(config, spec_obj):
     if migration is None or migration.migration_type not in config.apply_to:
         return None
     source = migration.source_compute
-    aggregates = usage.host_aggregates(ctxt, source)
+    zone, domains, _caps, _invalid = usage.host_facts(
+        usage.host_aggregates(ctxt, source), config.migration_domain_key,
+        config.default_availability_zone)
     demand = _demand(spec_obj)
     is_bfv = 'is_bfv' in spec_obj and bool(spec_obj.is_bfv)
     move = base.Move(
         server_id=spec_obj.instance_uuid,
         kind=migration.migration_type,
-        source=base.HostView(
-            name=source,
-            availability_zone=usage.availability_zone(
-                aggregates, config.default_availability_zone),
-            domains=usage.migration_domains(
-                aggregates, config.migration_domain_key)),
+        source=base.HostView(name=source, availability_zone=zone,
+                             domains=domains),
         demand=demand,
         local_disk=not is_bfv or demand.get(base.DISK_GB, 0) > 0)
     return JudgedRequest(config, move, ctxt)

@@ -20,7 +20,6 @@ Enable it in nova.conf::
 """
 
 import nova.conf
-from nova.scheduler import utils as scheduler_utils
 from nova.scheduler import weights
 from oslo_log import log as logging
 
@@ -40,6 +39,7 @@ livemig_conf.register_opts(CONF)
 _CLAMP = 2.0
 _UNKNOWN = -3.0
 _SAME_DOMAIN_BONUS = 10.0
+MULTIPLIER_KEY = 'livemig_weigher_multiplier'
 
 
 def pack_weight(headroom):
@@ -68,9 +68,23 @@ class VacantResourceWeigher(weights.BaseHostWeigher):
                         livemig_conf.PACK else spread_weight)
 
     def weight_multiplier(self, host_state):
-        return scheduler_utils.get_weight_multiplier(
-            host_state, 'livemig_weigher_multiplier',
-            self._config.weigher_multiplier)
+        """The option, or the lowest aggregate override of the host.
+
+        The aggregate metadata key is ``livemig_weigher_multiplier``.
+        """
+        values = []
+        for aggregate in host_state.aggregates or ():
+            raw = aggregate.metadata.get(MULTIPLIER_KEY)
+            if raw is None:
+                continue
+            try:
+                values.append(float(raw))
+            except ValueError:
+                LOG.warning('Ignoring %(key)s=%(raw)s of aggregate %(agg)s: '
+                            'not a number',
+                            {'key': MULTIPLIER_KEY, 'raw': raw,
+                             'agg': aggregate.name})
+        return min(values) if values else self._config.weigher_multiplier
 
     def _weigh_object(self, host_state, weight_properties):
         # NOTE: unused, weigh_objects judges the whole request at once.
@@ -90,13 +104,17 @@ class VacantResourceWeigher(weights.BaseHostWeigher):
             return [0.0] * len(host_states)
         prefer_domain = (self._config.settings.migration_domain_mode ==
                          livemig_conf.PREFERRED)
+        headroom_of = request.headroom
+        to_weight = self._weight
+        move = request.move
         result = []
         for view in views:
-            headroom = request.headroom(view)
-            weight = (_UNKNOWN if headroom is None else
-                      max(-_CLAMP, min(_CLAMP, self._weight(headroom))))
-            if prefer_domain and migration_domain.same_domain(
-                    request.move, view):
+            headroom = headroom_of(view)
+            if headroom is None:
+                weight = _UNKNOWN
+            else:
+                weight = max(-_CLAMP, min(_CLAMP, to_weight(headroom)))
+            if prefer_domain and migration_domain.same_domain(move, view):
                 weight += _SAME_DOMAIN_BONUS
             result.append(weight)
         return result

@@ -23,39 +23,48 @@ from nova_livemig_ext import usage
 from tests.unit import base
 
 
-class AggregateDataTest(base.TestCase):
+class HostFactsTest(base.TestCase):
 
-    def test_availability_zone(self):
-        self.assertEqual('nova', usage.availability_zone([], 'nova'))
-        self.assertEqual('az1', usage.availability_zone(
-            [base.aggregate('a', availability_zone='az1'),
-             base.aggregate('b', other='x')], 'nova'))
+    def facts(self, aggregates, key='livemig_domain', memo=None):
+        return usage.host_facts(aggregates, key, 'nova', memo)
 
-    def test_migration_domains(self):
-        aggs = [base.aggregate('a', livemig_domain='nfs-a'),
+    def test_default_zone_and_no_domain(self):
+        self.assertEqual(('nova', frozenset(), {}, []), self.facts([]))
+
+    def test_zone_and_domains(self):
+        aggs = [base.aggregate('z', availability_zone='az1'),
+                base.aggregate('a', livemig_domain='nfs-a'),
                 base.aggregate('b', livemig_domain=' ceph-1 '),
                 base.aggregate('c', livemig_domain=''),
                 base.aggregate('d', storage='x')]
-        self.assertEqual(frozenset(['nfs-a', 'ceph-1']),
-                         usage.migration_domains(aggs, 'livemig_domain'))
-        self.assertEqual(frozenset(['x']),
-                         usage.migration_domains(aggs, 'storage'))
+        zone, domains, caps, invalid = self.facts(aggs)
+        self.assertEqual('az1', zone)
+        self.assertEqual(frozenset(['nfs-a', 'ceph-1']), domains)
+        self.assertEqual(frozenset(['x']), self.facts(aggs, 'storage')[1])
 
-    def test_max_utilization_overrides_lowest_valid_wins(self):
-        invalid = []
-        caps = usage.max_utilization_overrides([
+    def test_caps_lowest_valid_wins(self):
+        zone, domains, caps, invalid = self.facts([
             base.aggregate('a', livemig_ram_max_utilization='0.8',
                            livemig_vcpu_max_utilization='1'),
             base.aggregate('b', livemig_ram_max_utilization='0.5'),
             base.aggregate('c', livemig_ram_max_utilization='0',
                            livemig_disk_max_utilization='lots'),
             base.aggregate('d', livemig_disk_max_utilization='1.5'),
-        ], invalid)
+        ])
         self.assertEqual({'MEMORY_MB': 0.5, 'VCPU': 1.0}, caps)
         self.assertEqual(
             [('c', 'livemig_ram_max_utilization', '0'),
              ('c', 'livemig_disk_max_utilization', 'lots'),
              ('d', 'livemig_disk_max_utilization', '1.5')], invalid)
+
+    def test_each_aggregate_is_read_once_per_request(self):
+        agg = base.aggregate('a', livemig_domain='nfs-a')
+        memo = {}
+        self.facts([agg], memo=memo)
+        agg.metadata = {'livemig_domain': 'changed'}
+        self.assertEqual(frozenset(['nfs-a']),
+                         self.facts([agg], memo=memo)[1])
+        self.assertEqual(frozenset(['changed']), self.facts([agg])[1])
 
 
 class FakeResponse:
