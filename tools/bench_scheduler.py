@@ -54,6 +54,7 @@ from nova.scheduler import weights as nova_weights
 from oslo_utils import uuidutils
 
 from nova_livemig_ext import conf as livemig_conf
+from nova_livemig_ext import usage
 
 CONF = nova.conf.CONF
 livemig_conf.register_opts(CONF)
@@ -297,11 +298,21 @@ def bench_placement(host_counts):
                         'VCPU': {'total': 64, 'allocation_ratio': 4.0},
                         'MEMORY_MB': {'total': 262144, 'reserved': 512},
                         'DISK_GB': {'total': 2048}}})
+                api.put('/allocations/%s' % uuidutils.generate_uuid(), {
+                    'allocations': {rp: {'resources': {
+                        'VCPU': 1 + i % 100, 'MEMORY_MB': 1024 * (1 + i % 200),
+                        'DISK_GB': 1 + i % 1000}}},
+                    'project_id': uuidutils.generate_uuid(),
+                    'user_id': uuidutils.generate_uuid(),
+                    'consumer_generation': None}, version='1.28')
             ctxt = nova_context.get_admin_context()
             spec = live_migration_spec('compute00000')
             request = scheduler_utils.ResourceRequest.from_request_spec(spec)
-            client = report.report_client_singleton()
-            from nova_livemig_ext import usage
+            # The fixture routes the report client's HTTP verbs to the
+            # in-process placement; no keystone session is needed.
+            client = report.SchedulerReportClient(adapter=mock.Mock())
+            scope.useFixture(fixtures.MockPatchObject(
+                report, 'report_client_singleton', return_value=client))
             demand = request.merged_resources()
             uuids = None
             nova_times, plugin_times = [], []
@@ -320,8 +331,6 @@ def bench_placement(host_counts):
             print('| %9d | %27.1f | %19.1f | %5.2f |' % (
                 count, nova_ms, plugin_ms, plugin_ms / nova_ms))
             sys.stdout.flush()
-            report.report_client_singleton.cache_clear() if hasattr(
-                report.report_client_singleton, 'cache_clear') else None
 
 
 def main(argv=None):
