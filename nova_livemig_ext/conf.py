@@ -44,8 +44,8 @@ DEFAULT_CONSTRAINTS = ['vacant_resources', 'availability_zone',
 class Fraction(types.Float):
     """A float in the half-open interval (0, 1]."""
 
-    def __init__(self, type_name='fraction value'):
-        super().__init__(min=0.0, max=1.0, type_name=type_name)
+    def __init__(self, type_name='fraction value, 0 < x <= 1'):
+        super().__init__(max=1.0, type_name=type_name)
 
     def __call__(self, value):
         value = super().__call__(value)
@@ -64,18 +64,20 @@ def _utilization_opt(name, resource, aggregate_key):
 Fraction of a destination host's %(resource)s capacity that may be in use
 after a live migration lands there.
 
-Capacity is placement's: ``(total - reserved) x allocation_ratio`` of the
-host's compute node resource provider. A host is rejected when, for the
-migrating server, ``used + requested > %(name)s x capacity``. This keeps
-headroom on destination hosts so that a maintenance drain does not fill the
-remaining hosts to the brim.
+Capacity is placement's ``(total - reserved) x allocation_ratio`` of the
+host's compute node resource provider. A host is rejected when
+``used + requested > max_utilization x capacity`` for the moving server.
+This keeps headroom on destination hosts, so that a maintenance drain does
+not fill the remaining hosts to the brim.
 
-Possible values: a number greater than 0 and at most 1 (1 disables the
+Possible values: a number greater than 0 and at most 1 (1 keeps no
 headroom and accepts whatever placement accepts).
 
-Hosts in a host aggregate whose metadata carries ``%(agg)s`` use that value
-instead; when a host is in several such aggregates the lowest value wins.
-""" % {'resource': resource, 'name': name, 'agg': aggregate_key})
+This aggregate metadata key overrides the option for the hosts of the
+aggregate (for a host in several such aggregates the lowest value wins):
+
+    %(agg)s
+""" % {'resource': resource, 'agg': aggregate_key})
 
 
 livemig_opts = [
