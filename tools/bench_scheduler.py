@@ -251,7 +251,7 @@ def bench_chain(host_counts, uniform):
     print('|' + '|'.join('-' * (len(c) + 0) for c in
                          header.strip('|').split('|')) + '|')
     for count in host_counts:
-        repeats = max(10, min(300, 40000 // count))
+        repeats = max(20, min(300, 60000 // count))
         res = measure(count, repeats, uniform)
         base, plug = res[False], res[True]
         print('| %5d | %23.2f | %16.2f | %5.2f | %21.0f | %28.0f |' % (

@@ -19,6 +19,7 @@ of the product asks the same question and gets the same answer.
 
 import abc
 import dataclasses
+import functools
 import typing
 
 VCPU = 'VCPU'
@@ -88,6 +89,16 @@ class Move:
     source: HostView
     demand: dict
     local_disk: bool = True
+
+    @functools.cached_property
+    def capped_demand(self):
+        """((resource class, amount), ...) of the capped classes it needs.
+
+        Worked out once per move: constraints and the weigher ask for it
+        for every candidate host.
+        """
+        return tuple((rc, self.demand[rc]) for rc in CAPPED_RESOURCE_CLASSES
+                     if self.demand.get(rc, 0) > 0)
 
 
 @dataclasses.dataclass(frozen=True)

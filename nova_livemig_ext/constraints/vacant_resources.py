@@ -20,17 +20,6 @@ capacity is placement's ``(total - reserved) x allocation_ratio``.
 from nova_livemig_ext.constraints import base
 
 
-def _cap(host, settings, resource_class):
-    return host.max_utilization.get(
-        resource_class, settings.max_utilization[resource_class])
-
-
-def _needed(move):
-    """The capped resource classes the move asks for, in a fixed order."""
-    return [rc for rc in base.CAPPED_RESOURCE_CLASSES
-            if move.demand.get(rc, 0) > 0]
-
-
 def headroom_function(move, settings):
     """A function of a HostView: the tightest headroom left after ``move``.
 
@@ -41,8 +30,8 @@ def headroom_function(move, settings):
     them. What depends on the move alone is worked out once, as the weigher
     calls it for every candidate host.
     """
-    needed = tuple((rc, move.demand[rc], settings.max_utilization[rc])
-                   for rc in _needed(move))
+    needed = tuple((rc, amount, settings.max_utilization[rc])
+                   for rc, amount in move.capped_demand)
 
     def headroom(host):
         resources = host.resources
@@ -81,16 +70,17 @@ class VacantResources(base.Constraint):
                 self.name, host.name,
                 'placement reported no usage for this host',
                 {})
-        for rc in _needed(move):
-            requested = move.demand[rc]
-            resource = host.resources.get(rc)
+        resources = host.resources
+        default_caps = self.settings.max_utilization
+        for rc, requested in move.capped_demand:
+            resource = resources.get(rc)
             if resource is None:
                 return base.Rejection(
                     self.name, host.name,
                     '%s: requested %d, the host has no %s inventory'
                     % (rc, requested, rc),
                     {'resource_class': rc, 'requested': requested})
-            cap = _cap(host, self.settings, rc)
+            cap = host.max_utilization.get(rc, default_caps[rc])
             allowed = cap * resource.capacity - resource.used
             if requested > allowed:
                 return base.Rejection(
