@@ -30,6 +30,14 @@ LAYOUT = {
     'host4': ('az2', 'nfs-a'),
 }
 
+# Three candidates of one zone and domain, and one elsewhere.
+THREE_IN_ONE_DOMAIN = {
+    'host1': ('az1', 'nfs-a'),
+    'host2': ('az1', 'nfs-a'),
+    'host3': ('az1', 'nfs-a'),
+    'host4': ('az2', 'nfs-b'),
+}
+
 
 class AvailabilityZoneTest(base.LiveMigrationTestBase):
     """Servers booted without a zone stay in their source host's zone."""
@@ -140,18 +148,12 @@ class PreferredDomainTest(base.LiveMigrationTestBase):
 class HeadroomTest(base.LiveMigrationTestBase):
     """Hosts that would pass their cap are skipped."""
 
-    LAYOUT = {
-        'host1': ('az1', 'nfs-a'),
-        'host2': ('az1', 'nfs-a'),
-        'host3': ('az1', 'nfs-a'),
-        'host4': ('az2', 'nfs-b'),
-    }
     # Nova's own weighers only, so that the emptier host2 would win.
     enable_weigher = False
 
     def setUp(self):
         super().setUp()
-        self.start_hosts(self.LAYOUT)
+        self.start_hosts(THREE_IN_ONE_DOMAIN)
         self.boot(self.small, 'host2')
         self.boot(self.large, 'host3')
         self.server = self.boot(self.medium, 'host1')
@@ -245,17 +247,11 @@ class OtherRequestsTest(base.LiveMigrationTestBase):
 class StrategySpreadTest(base.LiveMigrationTestBase):
     """spread: the most headroom after the move first."""
 
-    LAYOUT = {
-        'host1': ('az1', 'nfs-a'),
-        'host2': ('az1', 'nfs-a'),
-        'host3': ('az1', 'nfs-a'),
-        'host4': ('az2', 'nfs-b'),
-    }
     livemig_options = {'weigher_strategy': 'spread'}
     expected = 'host3'
 
     def test_strategy_chooses(self):
-        self.start_hosts(self.LAYOUT)
+        self.start_hosts(THREE_IN_ONE_DOMAIN)
         self.boot(self.large, 'host2')
         self.boot(self.small, 'host3')
         server = self.live_migrate(self.boot(self.medium, 'host1'))

@@ -45,6 +45,12 @@ def aggregate(name, **metadata):
     return objects.Aggregate(name=name, metadata=metadata, hosts=[])
 
 
+AZ1 = aggregate('az1', availability_zone='az1')
+AZ2 = aggregate('az2', availability_zone='az2')
+NFS_A = aggregate('nfs-a', livemig_domain='nfs-a')
+NFS_B = aggregate('nfs-b', livemig_domain='nfs-b')
+
+
 def host_state(host, aggregates=(), uuid=None):
     """A scheduler HostState (nova's FakeHostState)."""
     return fakes.FakeHostState(host, host, {

@@ -16,11 +16,6 @@ from nova_livemig_ext.scheduler import filters
 from nova_livemig_ext import usage
 from tests.unit import base
 
-AZ1 = base.aggregate('az1', availability_zone='az1')
-AZ2 = base.aggregate('az2', availability_zone='az2')
-NFS_A = base.aggregate('nfs-a', livemig_domain='nfs-a')
-NFS_B = base.aggregate('nfs-b', livemig_domain='nfs-b')
-
 
 class FilterTest(base.TestCase):
 
@@ -28,10 +23,10 @@ class FilterTest(base.TestCase):
         super().setUp()
         self.filter = filters.LiveMigrationDestinationFilter()
         self.hosts = [
-            base.host_state('near', [AZ1, NFS_A]),
-            base.host_state('full', [AZ1, NFS_A]),
-            base.host_state('far', [AZ2, NFS_A]),
-            base.host_state('other', [AZ1, NFS_B]),
+            base.host_state('near', [base.AZ1, base.NFS_A]),
+            base.host_state('full', [base.AZ1, base.NFS_A]),
+            base.host_state('far', [base.AZ2, base.NFS_A]),
+            base.host_state('other', [base.AZ1, base.NFS_B]),
         ]
 
     def read_model(self, kind='live-migration', **kw):
@@ -43,7 +38,8 @@ class FilterTest(base.TestCase):
         }
         return base.ReadModelFixture(
             self, migration=kind and base.migration(kind),
-            source_aggregates=[AZ1, NFS_A], provider_resources=resources,
+            source_aggregates=[base.AZ1, base.NFS_A],
+            provider_resources=resources,
             **kw)
 
     def passed(self, spec):

@@ -17,26 +17,22 @@ from nova.scheduler import weights as nova_weights
 from nova_livemig_ext.scheduler import weighers
 from tests.unit import base
 
-AZ1 = base.aggregate('az1', availability_zone='az1')
-NFS_A = base.aggregate('nfs-a', livemig_domain='nfs-a')
-NFS_B = base.aggregate('nfs-b', livemig_domain='nfs-b')
-
 
 class WeigherTest(base.TestCase):
 
     def setUp(self):
         super().setUp()
         self.hosts = [
-            base.host_state('empty', [AZ1, NFS_A]),
-            base.host_state('half', [AZ1, NFS_A]),
-            base.host_state('tight', [AZ1, NFS_A]),
-            base.host_state('overfull', [AZ1, NFS_A]),
-            base.host_state('unknown', [AZ1, NFS_A]),
-            base.host_state('other', [AZ1, NFS_B]),
+            base.host_state('empty', [base.AZ1, base.NFS_A]),
+            base.host_state('half', [base.AZ1, base.NFS_A]),
+            base.host_state('tight', [base.AZ1, base.NFS_A]),
+            base.host_state('overfull', [base.AZ1, base.NFS_A]),
+            base.host_state('unknown', [base.AZ1, base.NFS_A]),
+            base.host_state('other', [base.AZ1, base.NFS_B]),
         ]
         self.reads = base.ReadModelFixture(
             self, migration=base.migration(),
-            source_aggregates=[AZ1, NFS_A],
+            source_aggregates=[base.AZ1, base.NFS_A],
             provider_resources={
                 base.uuids.empty: base.resources(),
                 base.uuids.half: base.resources(memory=(7680, 3840)),
