@@ -18,7 +18,10 @@ configuration exactly as an operator enables it in nova.conf.
 """
 
 import os
+import re
+import shutil
 import sys
+import tempfile
 
 import nova.conf
 from nova.tests.functional import integrated_helpers
@@ -40,6 +43,31 @@ def nova_api_paste_ini():
     return os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
 
 
+SHIPPED_SNIPPET = os.path.join(os.path.dirname(__file__), '..', '..', 'etc',
+                               'api-paste.ini')
+
+
+def paste_ini_with_extension(nova_ini, snippet):
+    """nova's api-paste.ini with the extension mounted as the docs say.
+
+    The urlmap line is taken from the shipped snippet's instructions and
+    added to ``[composite:osapi_compute]``; the snippet's sections are
+    appended unchanged.
+    """
+    snippet_text = open(snippet).read()
+    mount = re.search(r'^#\s+(/v2\.1/os-livemig: \S+)$', snippet_text,
+                      re.MULTILINE).group(1)
+    lines = open(nova_ini).read().splitlines()
+    start = lines.index('[composite:osapi_compute]')
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].startswith('[')), len(lines))
+    # The last non-empty line of the section keeps the section together.
+    while not lines[end - 1].strip():
+        end -= 1
+    lines.insert(end, mount)
+    return '\n'.join(lines) + '\n\n' + snippet_text
+
+
 class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     """A cloud with the filter and weigher enabled as an operator would.
 
@@ -57,7 +85,7 @@ class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
     livemig_options = {}
 
     def setUp(self):
-        self.flags(api_paste_config=nova_api_paste_ini(), group='wsgi')
+        self.flags(api_paste_config=self.api_paste_ini(), group='wsgi')
         filters = ['nova.scheduler.filters.all_filters']
         enabled = list(CONF.filter_scheduler.enabled_filters)
         weighers = ['nova.scheduler.weights.all_weighers']
@@ -79,6 +107,10 @@ class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         # Volume-backed servers of this flavor have no local disk at all.
         self.no_local_disk = self._flavor('bfv', memory_mb=1024, vcpu=1,
                                           disk=0)
+
+    def api_paste_ini(self):
+        """The paste file nova-api (OSAPIFixture) loads at start."""
+        return nova_api_paste_ini()
 
     def _flavor(self, name, **kw):
         return self._create_flavor(name=name, ephemeral=0, swap=0, **kw)
@@ -157,6 +189,26 @@ class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
 
     def log_output(self):
         return self.stdlog.logger.output
+
+
+class LivemigApiTestBase(LiveMigrationTestBase):
+    """nova-api serving the extension from a paste file as shipped."""
+
+    def api_paste_ini(self):
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, True)
+        path = os.path.join(tmp, 'api-paste.ini')
+        with open(path, 'w') as f:
+            f.write(paste_ini_with_extension(nova_api_paste_ini(),
+                                             SHIPPED_SNIPPET))
+        return path
+
+    def call(self, api, path, method='GET'):
+        """(status, JSON body) of a request to /v2.1/os-livemig/<path>."""
+        response = api.api_request('os-livemig' + path, method=method,
+                                   check_response_status=None)
+        body = response.json() if response.content else None
+        return response.status_code, body
 
 
 def nova_fixtures_cinder_volume():

@@ -1,0 +1,110 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The WSGI application of the API extension and its routing table.
+
+nova-api serves it: the operator mounts it in nova's api-paste.ini at
+``/v2.1/os-livemig`` behind nova's own middleware (request id, fault
+wrapping, request log, size limit, keystone authtoken and context), with
+``use = egg:nova-livemig-ext#livemig``. See ``etc/api-paste.ini``.
+"""
+
+import re
+
+from nova.api.openstack import wsgi as nova_wsgi
+import nova.conf
+from nova import exception
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+import webob
+import webob.dec
+import webob.exc
+
+from nova_livemig_ext.api import hosts
+from nova_livemig_ext import conf as livemig_conf
+from nova_livemig_ext import usage
+
+LOG = logging.getLogger(__name__)
+
+# URL template (below the mount point) -> {method: handler}. A handler
+# takes (request, context, **url_parameters) and returns a JSON body.
+ROUTES = {
+    '/hosts/{host}/servers': {'GET': hosts.list_servers},
+}
+
+
+def _compile(template):
+    pattern = re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)', template)
+    return re.compile('^%s$' % pattern)
+
+
+_ROUTES = [(_compile(template), methods)
+           for template, methods in ROUTES.items()]
+
+
+def _fault(exc):
+    return nova_wsgi.Fault(exc)
+
+
+def _route(path):
+    """(methods, URL parameters) of the route matching ``path``, or None."""
+    for pattern, methods in _ROUTES:
+        match = pattern.match(path)
+        if match:
+            return methods, match.groupdict()
+    return None
+
+
+class Application:
+    """Dispatch by path and method; turn every refusal into nova's fault."""
+
+    @webob.dec.wsgify(RequestClass=nova_wsgi.Request)
+    def __call__(self, req):
+        route = _route(req.path_info)
+        if route is None:
+            return _fault(webob.exc.HTTPNotFound(
+                explanation='Unknown path %s under /os-livemig.'
+                            % req.path_info))
+        methods, url_params = route
+        handler = methods.get(req.method)
+        if handler is None:
+            exc = webob.exc.HTTPMethodNotAllowed(
+                explanation='Method %s is not allowed on %s; allowed: %s.'
+                            % (req.method, req.path_info,
+                               ', '.join(sorted(methods))))
+            exc.headers['Allow'] = ', '.join(sorted(methods))
+            return _fault(exc)
+        context = req.environ.get('nova.context')
+        if context is None:
+            return _fault(webob.exc.HTTPUnauthorized(
+                explanation='The request carries no authenticated context.'))
+        try:
+            body = handler(req, context, **url_params)
+        except webob.exc.HTTPException as exc:
+            return _fault(exc)
+        except exception.Forbidden as exc:
+            return _fault(webob.exc.HTTPForbidden(
+                explanation=exc.format_message()))
+        except usage.UsageUnavailable as exc:
+            LOG.warning('os-livemig %s: %s', req.path_info, exc)
+            return _fault(webob.exc.HTTPServiceUnavailable(
+                explanation=str(exc)))
+        response = webob.Response(content_type='application/json',
+                                  charset='utf-8')
+        response.body = jsonutils.dump_as_bytes(body)
+        return response
+
+
+def app_factory(global_conf, **local_conf):
+    """paste.app_factory ``livemig``."""
+    livemig_conf.register_opts(nova.conf.CONF)
+    return Application()

@@ -1,0 +1,51 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Handlers of /os-livemig/hosts: policy, parameters, one read, a body."""
+
+from urllib import parse as urlparse
+
+import webob.exc
+
+from nova_livemig_ext.api import params
+from nova_livemig_ext.api import policies
+from nova_livemig_ext import usage
+
+
+def _links(req, collection, items, limit, marker_key):
+    """A ``next`` link when a page is full, as nova's list APIs give."""
+    if not limit or len(items) < limit:
+        return []
+    query = dict(req.GET)
+    query['marker'] = items[-1][marker_key]
+    href = '%s?%s' % (req.path_url, urlparse.urlencode(sorted(query.items())))
+    return [{'rel': 'next', 'href': href}]
+
+
+def list_servers(req, context, host):
+    """GET /hosts/{host}/servers: the servers on a host, of every project."""
+    policies.authorize(context, policies.HOSTS_SERVERS)
+    query = params.parse(req, project_id=params.TEXT, limit=params.LIMIT,
+                         marker=params.TEXT)
+    try:
+        servers = usage.host_servers(
+            context, host, project_id=query.get('project_id'),
+            limit=query.get('limit'), marker=query.get('marker'))
+    except usage.HostNotFound as exc:
+        raise webob.exc.HTTPNotFound(explanation=str(exc)) from exc
+    except usage.MarkerNotFound as exc:
+        raise webob.exc.HTTPBadRequest(explanation=str(exc)) from exc
+    body = {'servers': servers}
+    links = _links(req, 'servers', servers, query.get('limit'), 'id')
+    if links:
+        body['servers_links'] = links
+    return body
