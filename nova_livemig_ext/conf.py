@@ -181,6 +181,18 @@ How VacantResourceWeigher ranks live-migration destinations.
 Headroom is, over the resource classes the server needs, the smallest
 ``(max_utilization x capacity - used - requested) / capacity``.
 """),
+    cfg.IntOpt(
+        'inventory_cache_seconds',
+        default=300,
+        min=0,
+        help="""
+How long nova-api keeps the placement inventories (total, reserved,
+allocation ratio) of compute hosts for the os-livemig API, in seconds.
+
+Inventories change when a compute host is added, resized or reconfigured;
+usage is never cached. 0 reads inventories on every request (one placement
+request per host listed).
+"""),
     cfg.FloatOpt(
         'weigher_multiplier',
         default=10.0,

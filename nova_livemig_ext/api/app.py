@@ -32,12 +32,16 @@ import webob.exc
 from nova_livemig_ext.api import hosts
 from nova_livemig_ext import conf as livemig_conf
 from nova_livemig_ext import usage
+from nova_livemig_ext.usage import hosts as host_usage
+from nova_livemig_ext.usage import placement
 
 LOG = logging.getLogger(__name__)
 
 # URL template (below the mount point) -> {method: handler}. A handler
 # takes (request, context, **url_parameters) and returns a JSON body.
 ROUTES = {
+    '/hosts': {'GET': hosts.list_hosts},
+    '/hosts/{host}': {'GET': hosts.show_host},
     '/hosts/{host}/servers': {'GET': hosts.list_servers},
 }
 
@@ -94,7 +98,8 @@ class Application:
         except exception.Forbidden as exc:
             return _fault(webob.exc.HTTPForbidden(
                 explanation=exc.format_message()))
-        except usage.UsageUnavailable as exc:
+        except (usage.UsageUnavailable, placement.PlacementUnavailable,
+                host_usage.CellUnavailable) as exc:
             LOG.warning('os-livemig %s: %s', req.path_info, exc)
             return _fault(webob.exc.HTTPServiceUnavailable(
                 explanation=str(exc)))

@@ -19,6 +19,7 @@ import webob.exc
 from nova_livemig_ext.api import params
 from nova_livemig_ext.api import policies
 from nova_livemig_ext import usage
+from nova_livemig_ext.usage import hosts as host_usage
 
 
 def _links(req, collection, items, limit, marker_key):
@@ -29,6 +30,56 @@ def _links(req, collection, items, limit, marker_key):
     query['marker'] = items[-1][marker_key]
     href = '%s?%s' % (req.path_url, urlparse.urlencode(sorted(query.items())))
     return [{'rel': 'next', 'href': href}]
+
+
+def _keep(query):
+    """A predicate on host entries for the listing's filters, or None."""
+    zone = query.get('availability_zone')
+    aggregate = query.get('aggregate')
+    domain = query.get('migration_domain')
+    if not (zone or aggregate or domain):
+        return None
+
+    def keep(entry):
+        return ((not zone or entry['availability_zone'] == zone) and
+                (not aggregate or aggregate in entry['aggregates']) and
+                (not domain or domain in entry['migration_domains']))
+    return keep
+
+
+def list_hosts(req, context):
+    """GET /hosts: every compute host with its resources."""
+    policies.authorize(context, policies.HOSTS_LIST)
+    query = params.parse(req, availability_zone=params.TEXT,
+                         aggregate=params.TEXT,
+                         migration_domain=params.TEXT,
+                         limit=params.LIMIT, marker=params.TEXT)
+    try:
+        listing = host_usage.list_hosts(
+            context, keep=_keep(query), limit=query.get('limit'),
+            marker=query.get('marker'))
+    except host_usage.HostNotFound as exc:
+        raise webob.exc.HTTPBadRequest(
+            explanation='Invalid query parameter marker=%s: no such host in '
+                        'the listing.' % query['marker']) from exc
+    body = {'hosts': listing.hosts,
+            'unreachable_cells': listing.unreachable_cells}
+    links = _links(req, 'hosts', listing.hosts, query.get('limit'), 'host')
+    if links:
+        body['hosts_links'] = links
+    return body
+
+
+def show_host(req, context, host):
+    """GET /hosts/{host}: one host, its projects and migrations."""
+    policies.authorize(context, policies.HOSTS_SHOW)
+    params.parse(req)
+    try:
+        return {'host': host_usage.show_host(context, host)}
+    except host_usage.HostNotFound as exc:
+        raise webob.exc.HTTPNotFound(
+            explanation='Compute host %s could not be found.' % host
+        ) from exc
 
 
 def list_servers(req, context, host):

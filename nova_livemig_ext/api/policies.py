@@ -24,11 +24,29 @@ from oslo_policy import policy
 # nova's check string for admin-only APIs (nova.policies.base.ADMIN).
 ADMIN = 'rule:context_is_admin'
 
+HOSTS_LIST = 'livemig_ext:hosts:list'
+HOSTS_SHOW = 'livemig_ext:hosts:show'
 HOSTS_SERVERS = 'livemig_ext:hosts:servers'
 
 BASE_PATH = '/os-livemig'
 
 rules = [
+    policy.DocumentedRuleDefault(
+        name=HOSTS_LIST,
+        check_str=ADMIN,
+        description='List compute hosts with their capacity, usage and free '
+                    'resources, zone, aggregates, migration domains and '
+                    'service state.',
+        operations=[{'method': 'GET', 'path': BASE_PATH + '/hosts'}],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=HOSTS_SHOW,
+        check_str=ADMIN,
+        description='Show one compute host with its usage per project and '
+                    'its migrations in progress.',
+        operations=[{'method': 'GET',
+                     'path': BASE_PATH + '/hosts/{host}'}],
+        scope_types=['project']),
     policy.DocumentedRuleDefault(
         name=HOSTS_SERVERS,
         check_str=ADMIN,

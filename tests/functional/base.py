@@ -22,7 +22,9 @@ import re
 import shutil
 import sys
 import tempfile
+from unittest import mock
 
+import fixtures
 import nova.conf
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
@@ -121,11 +123,12 @@ class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
         """Start computes placed in zones and migration domains.
 
         :param layout: host -> (availability zone, migration domain or
-            None).
+            None[, cell name]).
         """
         for host in sorted(layout):
-            zone, domain = layout[host]
-            self._start_compute(host)
+            zone, domain = layout[host][:2]
+            cell = layout[host][2] if len(layout[host]) > 2 else None
+            self._start_compute(host, cell_name=cell)
             self._add_to_aggregate('az-' + zone, host,
                                    availability_zone=zone)
             if domain:
@@ -203,6 +206,21 @@ class LivemigApiTestBase(LiveMigrationTestBase):
                                              SHIPPED_SNIPPET))
         return path
 
+    def project_api(self, project_id):
+        """An admin API client acting in another project."""
+        from nova.tests.functional.api import client
+        api = client.TestOpenStackClient(
+            'admin-' + project_id, self.api_fixture.base_url,
+            project_id=project_id, roles=['reader', 'member', 'admin'])
+        api.microversion = self.microversion
+        return api
+
+    def placement_numbers(self, host):
+        """(inventories, usages) of a host's provider, from placement."""
+        rp_uuid = self._get_provider_uuid_by_host(host)
+        return (self._get_provider_inventory(rp_uuid),
+                self._get_provider_usages(rp_uuid))
+
     def call(self, api, path, method='GET'):
         """(status, JSON body) of a request to /v2.1/os-livemig/<path>."""
         response = api.api_request('os-livemig' + path, method=method,
@@ -217,4 +235,4 @@ def nova_fixtures_cinder_volume():
     return cinder.CinderFixture.IMAGE_BACKED_VOL
 
 
-__all__ = ['LiveMigrationTestBase', 'uuids']
+__all__ = ['LiveMigrationTestBase', 'fixtures', 'mock', 'uuids']

@@ -50,7 +50,11 @@ class RoutingTest(base.TestCase):
     def test_routes(self):
         self.assertEqual(({'GET': app.hosts.list_servers}, {'host': 'h1'}),
                          app._route('/hosts/h1/servers'))
-        for path in ('', '/', '/hosts', '/hosts/h1/servers/',
+        self.assertEqual(({'GET': app.hosts.list_hosts}, {}),
+                         app._route('/hosts'))
+        self.assertEqual(({'GET': app.hosts.show_host}, {'host': 'h1'}),
+                         app._route('/hosts/h1'))
+        for path in ('', '/', '/hosts/', '/hosts/h1/servers/',
                      '/hosts//servers', '/hosts/a/b/servers'):
             self.assertIsNone(app._route(path), path)
 

@@ -93,7 +93,8 @@ class ConfTest(base.TestCase):
             {'constraints', 'vcpu_max_utilization', 'ram_max_utilization',
              'disk_max_utilization', 'same_availability_zone',
              'migration_domain_key', 'migration_domain_mode', 'apply_to',
-             'weigher_strategy', 'weigher_multiplier'}, names)
+             'weigher_strategy', 'weigher_multiplier',
+             'inventory_cache_seconds'}, names)
         for opt in opts:
             self.assertIsInstance(opt, cfg.Opt)
             self.assertTrue(opt.help.strip(), opt.name)

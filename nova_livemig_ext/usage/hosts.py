@@ -1,0 +1,245 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Compute hosts for the API: cells, services, aggregates and resources.
+
+A constant number of queries per request: per cell one scatter-gather call
+(compute nodes, compute services, instance uuids by host), one API database
+query for the aggregates and one for the cells, and placement reads as
+:mod:`nova_livemig_ext.usage.placement` describes.
+"""
+
+import collections
+
+import nova.conf
+from nova import context as nova_context
+from nova import exception as nova_exception
+from nova import objects
+from nova import servicegroup
+
+from nova_livemig_ext.usage import placement
+
+CONF = nova.conf.CONF
+AZ_KEY = 'availability_zone'
+
+
+class HostNotFound(LookupError):
+    """No compute host of that name."""
+
+
+class CellUnavailable(Exception):
+    """The cell of a host did not answer."""
+
+
+class Listing:
+    """The hosts of one listing request and the cells that did not answer."""
+
+    def __init__(self, hosts, unreachable_cells):
+        self.hosts = hosts
+        self.unreachable_cells = unreachable_cells
+
+
+def _cell_data(cctxt, host=None):
+    """Compute nodes, compute services and instance uuids of one cell."""
+    if host:
+        nodes = objects.ComputeNodeList.get_all_by_host(cctxt, host)
+        services = [objects.Service.get_by_compute_host(cctxt, host)]
+    else:
+        nodes = objects.ComputeNodeList.get_all(cctxt)
+        services = objects.ServiceList.get_by_binary(
+            cctxt, 'nova-compute', include_disabled=True)
+    hosts = sorted({node.host for node in nodes})
+    uuids = objects.InstanceList.get_uuids_by_hosts(cctxt, hosts)
+    return list(nodes), list(services), uuids
+
+
+class _Facts:
+    """Per host: aggregates, zone and domains from one aggregate listing."""
+
+    def __init__(self, aggregates):
+        self.by_host = collections.defaultdict(list)
+        for aggregate in aggregates:
+            for host in aggregate.hosts:
+                self.by_host[host].append(aggregate)
+
+    def of(self, host):
+        aggregates = sorted(self.by_host.get(host, []),
+                            key=lambda agg: agg.name)
+        key = CONF.livemig_ext.migration_domain_key
+        zones = sorted({agg.metadata[AZ_KEY] for agg in aggregates
+                        if agg.metadata.get(AZ_KEY)})
+        domains = sorted({agg.metadata[key].strip() for agg in aggregates
+                          if agg.metadata.get(key, '').strip()})
+        return {
+            'availability_zone': ','.join(zones) if zones else
+            CONF.default_availability_zone,
+            'aggregates': [agg.name for agg in aggregates],
+            'migration_domains': domains,
+        }
+
+
+def _service(service, group_api):
+    if service is None:
+        return {'status': None, 'disabled_reason': None, 'state': None}
+    return {
+        'status': 'disabled' if service.disabled else 'enabled',
+        'disabled_reason': service.disabled_reason,
+        'state': 'up' if group_api.service_is_up(service) else 'down',
+    }
+
+
+def _entries(cell_name, nodes, services, uuids, facts, group_api):
+    """Host entries without resources, and host -> compute node uuid."""
+    by_host = {service.host: service for service in services}
+    node_of = {}
+    for node in sorted(nodes, key=lambda n: n.hypervisor_hostname or ''):
+        node_of.setdefault(node.host, node)
+    entries = []
+    for host, node in node_of.items():
+        entry = {'host': host, 'cell': cell_name}
+        entry.update(facts.of(host))
+        entry['service'] = _service(by_host.get(host), group_api)
+        entry['instances'] = len(uuids.get(host, ()))
+        entry['_node'] = node
+        entries.append(entry)
+    return entries
+
+
+def _add_resources(ctxt, entries, used_by_rp):
+    rp_uuids = [entry['_node'].uuid for entry in entries]
+    inventories = placement.INVENTORIES.get(
+        ctxt, rp_uuids, CONF.livemig_ext.inventory_cache_seconds)
+    for entry in entries:
+        rp_uuid = entry.pop('_node').uuid
+        entry['resources'] = placement.resources(
+            inventories[rp_uuid], used_by_rp.get(rp_uuid, {}))
+
+
+def list_hosts(ctxt, keep=None, limit=None, marker=None):
+    """Every compute host of every cell that answers.
+
+    :param keep: a predicate on a host entry (zone, aggregates, domains),
+        applied before paging and before placement is read.
+    :param limit: at most this many hosts, sorted by name.
+    :param marker: the last host name of the previous page.
+    :raises HostNotFound: when ``marker`` names no listed host.
+    :returns: a :class:`Listing`.
+    """
+    cells = {cell.uuid: cell for cell in
+             objects.CellMappingList.get_all(ctxt)}
+    results = nova_context.scatter_gather_skip_cell0(ctxt, _cell_data)
+    facts = _Facts(objects.AggregateList.get_all(ctxt))
+    group_api = servicegroup.API()
+    entries = []
+    unreachable = []
+    for cell_uuid, result in results.items():
+        cell = cells.get(cell_uuid)
+        name = cell.name if cell and cell.name else cell_uuid
+        if nova_context.is_cell_failure_sentinel(result):
+            unreachable.append(name)
+            continue
+        entries.extend(_entries(name, *result, facts, group_api))
+    entries = sorted((e for e in entries if keep is None or keep(e)),
+                     key=lambda e: e['host'])
+    if marker is not None:
+        names = [e['host'] for e in entries]
+        if marker not in names:
+            raise HostNotFound(marker)
+        entries = entries[names.index(marker) + 1:]
+    if limit is not None:
+        entries = entries[:limit]
+    used = placement.usages(ctxt, [e['_node'].uuid for e in entries])
+    _add_resources(ctxt, entries, used)
+    return Listing(entries, sorted(unreachable))
+
+
+def show_host(ctxt, host):
+    """One host with its usage per project and its migrations in flight.
+
+    :raises HostNotFound: for an unknown host.
+    :raises CellUnavailable: when the host's cell does not answer.
+    """
+    try:
+        cell = objects.HostMapping.get_by_host(ctxt, host).cell_mapping
+    except nova_exception.HostMappingNotFound as exc:
+        raise HostNotFound(host) from exc
+    result = nova_context.scatter_gather_single_cell(
+        ctxt, cell, _show_data, host)[cell.uuid]
+    if nova_context.is_cell_failure_sentinel(result):
+        if isinstance(result, nova_exception.ComputeHostNotFound):
+            raise HostNotFound(host)
+        raise CellUnavailable(cell.name or cell.uuid)
+    nodes, services, uuids, instances, migrations = result
+    facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
+    (entry,) = _entries(cell.name or cell.uuid, nodes, services, uuids,
+                        facts, servicegroup.API())
+    rp_uuid = entry['_node'].uuid
+    held = placement.allocations(ctxt, rp_uuid)
+    used = collections.Counter()
+    for resources in held.values():
+        used.update(resources)
+    _add_resources(ctxt, [entry], {rp_uuid: dict(used)})
+    entry['projects'] = _projects(host, instances, held)
+    entry['migrations'] = _migrations(
+        host, migrations, held, {instance.uuid for instance in instances})
+    return entry
+
+
+def _show_data(cctxt, host):
+    nodes, services, uuids = _cell_data(cctxt, host)
+    instances = objects.InstanceList.get_by_host(cctxt, host,
+                                                 expected_attrs=[])
+    migrations = objects.MigrationList.get_in_progress_by_host_and_node(
+        cctxt, host, nodes[0].hypervisor_hostname)
+    return nodes, services, uuids, list(instances), list(migrations)
+
+
+def _projects(host, instances, held):
+    """One row per project: its instances on the host and what they use."""
+    rows = {}
+    for instance in instances:
+        row = rows.setdefault(instance.project_id, {
+            'project_id': instance.project_id, 'instances': 0,
+            'VCPU': 0, 'MEMORY_MB': 0, 'DISK_GB': 0})
+        row['instances'] += 1
+        for rc, amount in held.get(instance.uuid, {}).items():
+            if rc in row:
+                row[rc] += amount
+    return [rows[p] for p in sorted(rows)]
+
+
+def _migrations(host, migrations, held, on_host):
+    """Moves in flight from or to the host and what each holds on it.
+
+    An outgoing move holds the source through its migration record; an
+    incoming one holds the destination through the instance until the
+    instance belongs to the host (then its project row counts it).
+    """
+    result = {'incoming': [], 'outgoing': []}
+    for migration in sorted(migrations, key=lambda m: m.created_at or 0):
+        outgoing = migration.source_compute == host
+        if outgoing:
+            consumer = migration.uuid
+        elif migration.instance_uuid in on_host:
+            consumer = None
+        else:
+            consumer = migration.instance_uuid
+        result['outgoing' if outgoing else 'incoming'].append({
+            'id': migration.uuid,
+            'server_id': migration.instance_uuid,
+            'source': migration.source_compute,
+            'dest': migration.dest_compute,
+            'status': migration.status,
+            'migration_type': migration.migration_type,
+            'held': dict(held.get(consumer, {})),
+        })
+    return result

@@ -1,0 +1,133 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Placement reads for the API: inventories, usage and allocations.
+
+Placement has no bulk read of inventories or usages. Usage of many hosts
+comes from one ``GET /allocation_candidates`` whose provider summaries
+carry ``capacity`` and ``used`` of every provider with a free VCPU; the
+few providers it leaves out (no free VCPU) are read one by one. Inventories
+(total, reserved, allocation ratio) change rarely: they are cached per
+process for ``[livemig_ext] inventory_cache_seconds``.
+"""
+
+import threading
+import time
+
+from nova.scheduler.client import report
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+VERSION = '1.31'
+
+
+class PlacementUnavailable(Exception):
+    """Placement failed or could not be reached."""
+
+
+def _get(ctxt, url):
+    client = report.report_client_singleton()
+    try:
+        resp = client.get(url, version=VERSION,
+                          global_request_id=ctxt.global_id)
+    except Exception as exc:
+        raise PlacementUnavailable(
+            'Placement cannot be reached: %s' % exc) from exc
+    if resp is None or resp.status_code != 200:
+        raise PlacementUnavailable(
+            'Placement answered GET %s with %s: %s'
+            % (url.split('?')[0], getattr(resp, 'status_code', None),
+               getattr(resp, 'text', '')[:200]))
+    return resp.json()
+
+
+class InventoryCache:
+    """Inventories of providers, kept for a bounded time in this process.
+
+    Safe to share between requests and threads: entries are immutable and
+    replaced whole; the worst race reads one inventory twice.
+    """
+
+    def __init__(self):
+        self._entries = {}
+        self._lock = threading.Lock()
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+    def get(self, ctxt, rp_uuids, max_age):
+        """provider uuid -> {resource class: inventory dict}."""
+        now = time.monotonic()
+        result = {}
+        for rp_uuid in rp_uuids:
+            entry = self._entries.get(rp_uuid)
+            if entry is None or now - entry[0] > max_age:
+                body = _get(ctxt, '/resource_providers/%s/inventories'
+                            % rp_uuid)
+                entry = (now, body.get('inventories', {}))
+                with self._lock:
+                    self._entries[rp_uuid] = entry
+            result[rp_uuid] = entry[1]
+        return result
+
+
+INVENTORIES = InventoryCache()
+
+
+def usages(ctxt, rp_uuids):
+    """provider uuid -> {resource class: used}, fresh from placement.
+
+    One bulk request, plus one per provider it did not cover.
+    """
+    wanted = set(rp_uuids)
+    if not wanted:
+        return {}
+    if len(wanted) == 1:
+        (rp_uuid,) = wanted
+        body = _get(ctxt, '/resource_providers/%s/usages' % rp_uuid)
+        return {rp_uuid: body.get('usages', {})}
+    body = _get(ctxt, '/allocation_candidates?resources=VCPU:1')
+    result = {}
+    for rp_uuid, summary in body.get('provider_summaries', {}).items():
+        if rp_uuid in wanted:
+            result[rp_uuid] = {rc: values['used'] for rc, values in
+                               summary.get('resources', {}).items()}
+    for rp_uuid in sorted(wanted - set(result)):
+        body = _get(ctxt, '/resource_providers/%s/usages' % rp_uuid)
+        result[rp_uuid] = body.get('usages', {})
+    return result
+
+
+def allocations(ctxt, rp_uuid):
+    """consumer uuid -> {resource class: amount} on one provider."""
+    body = _get(ctxt, '/resource_providers/%s/allocations' % rp_uuid)
+    return {consumer: alloc.get('resources', {})
+            for consumer, alloc in body.get('allocations', {}).items()}
+
+
+def resource_entry(inventory, used):
+    """The API's entry for one resource class of a host."""
+    total = inventory.get('total', 0)
+    reserved = inventory.get('reserved', 0)
+    ratio = inventory.get('allocation_ratio', 1.0)
+    capacity = int((total - reserved) * ratio)
+    return {'total': total, 'reserved': reserved, 'allocation_ratio': ratio,
+            'capacity': capacity, 'used': used, 'free': capacity - used}
+
+
+def resources(inventories, used):
+    """{resource class: entry} for the classes nova's compute reports."""
+    return {rc: resource_entry(inventories[rc], used.get(rc, 0))
+            for rc in RESOURCE_CLASSES if rc in inventories}

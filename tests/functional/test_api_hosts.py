@@ -1,0 +1,234 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""GET /os-livemig/hosts and /hosts/{host}: numbers agree with placement."""
+
+from keystoneauth1 import exceptions as ks_exc
+from nova import objects
+from oslo_db import exception as db_exc
+
+from tests.functional import base
+
+RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+
+
+class HostsApiTest(base.LivemigApiTestBase):
+
+    NUMBER_OF_CELLS = 2
+
+    def setUp(self):
+        super().setUp()
+        self.start_hosts({'host1': ('az1', 'nfs-a'),
+                          'host2': ('az1', 'nfs-a'),
+                          'host3': ('az2', 'nfs-b'),
+                          'host4': ('az2', 'nfs-b', 'cell2')})
+        self.other = self.project_api('other-project')
+        self.s1 = self.boot(self.medium, 'host1')
+        self.s2 = self.boot(self.small, 'host1')
+        body = self._build_server(flavor_id=self.large, networks='none',
+                                  host='host1')
+        self.s3 = self._wait_for_state_change(
+            self.other.post_server({'server': body}), 'ACTIVE')
+
+    def hosts(self, query=''):
+        status, body = self.call(self.admin_api, '/hosts' + query)
+        self.assertEqual(200, status, body)
+        return body
+
+    def assertMatchesPlacement(self, entry):
+        inventories, usages = self.placement_numbers(entry['host'])
+        for rc in RESOURCE_CLASSES:
+            inv = inventories[rc]
+            capacity = int((inv['total'] - inv['reserved']) *
+                           inv['allocation_ratio'])
+            self.assertEqual(
+                {'total': inv['total'], 'reserved': inv['reserved'],
+                 'allocation_ratio': inv['allocation_ratio'],
+                 'capacity': capacity, 'used': usages[rc],
+                 'free': capacity - usages[rc]},
+                entry['resources'][rc], (entry['host'], rc))
+
+    def assertEveryHostMatchesPlacement(self):
+        body = self.hosts()
+        self.assertEqual(['host1', 'host2', 'host3', 'host4'],
+                         [h['host'] for h in body['hosts']])
+        for entry in body['hosts']:
+            self.assertMatchesPlacement(entry)
+            _, shown = self.call(self.admin_api, '/hosts/' + entry['host'])
+            self.assertMatchesPlacement(shown['host'])
+        return body
+
+    def test_list_describes_every_host_of_every_cell(self):
+        body = self.assertEveryHostMatchesPlacement()
+        self.assertEqual([], body['unreachable_cells'])
+        host1, host2, host3, host4 = body['hosts']
+        self.assertEqual({'host', 'cell', 'availability_zone', 'aggregates',
+                          'migration_domains', 'service', 'instances',
+                          'resources'}, set(host1))
+        self.assertEqual('cell1', host1['cell'])
+        self.assertEqual('cell2', host4['cell'])
+        self.assertEqual('az1', host1['availability_zone'])
+        self.assertEqual(['az-az1', 'domain-nfs-a'], host1['aggregates'])
+        self.assertEqual(['nfs-a'], host1['migration_domains'])
+        self.assertEqual(['nfs-b'], host4['migration_domains'])
+        self.assertEqual({'status': 'enabled', 'disabled_reason': None,
+                          'state': 'up'}, host1['service'])
+        self.assertEqual(3, host1['instances'])
+        self.assertEqual(0, host2['instances'])
+        self.assertEqual(1024 + 2048 + 3072,
+                         host1['resources']['MEMORY_MB']['used'])
+
+    def test_numbers_follow_live_migration_and_delete(self):
+        self.live_migrate(self.s1, host='host2')
+        self.assertEveryHostMatchesPlacement()
+        self._delete_server(self.s2)
+        self._wait_until_deleted(self.s2)
+        body = self.assertEveryHostMatchesPlacement()
+        self.assertEqual([1, 1], [h['instances'] for h in body['hosts'][:2]])
+
+    def test_show_adds_projects_and_migrations(self):
+        status, body = self.call(self.admin_api, '/hosts/host1')
+        self.assertEqual(200, status, body)
+        host = body['host']
+        self.assertMatchesPlacement(host)
+        self.assertEqual({'incoming': [], 'outgoing': []},
+                         host['migrations'])
+        rows = {row['project_id']: row for row in host['projects']}
+        self.assertEqual(
+            {'project_id': 'other-project', 'instances': 1, 'VCPU': 1,
+             'MEMORY_MB': 3072, 'DISK_GB': 10}, rows['other-project'])
+        mine = rows[self.s1['tenant_id']]
+        self.assertEqual((2, 2, 3072, 20),
+                         (mine['instances'], mine['VCPU'],
+                          mine['MEMORY_MB'], mine['DISK_GB']))
+        for rc in RESOURCE_CLASSES:
+            self.assertEqual(host['resources'][rc]['used'],
+                             sum(row[rc] for row in host['projects']))
+
+    def test_show_separates_what_a_migration_holds(self):
+        # A cold migration waiting for confirmation keeps the old flavor
+        # held on the source by its migration record.
+        self.api.post_server_action(self.s1['id'], {'migrate': {
+            'host': 'host2'}})
+        self._wait_for_state_change(self.s1, 'VERIFY_RESIZE')
+        _, body = self.call(self.admin_api, '/hosts/host1')
+        host = body['host']
+        self.assertMatchesPlacement(host)
+        (outgoing,) = host['migrations']['outgoing']
+        self.assertEqual(
+            {'server_id': self.s1['id'], 'source': 'host1',
+             'dest': 'host2', 'status': 'finished',
+             'migration_type': 'migration',
+             'held': {'VCPU': 1, 'MEMORY_MB': 2048, 'DISK_GB': 10}},
+            {k: v for k, v in outgoing.items() if k != 'id'})
+        for rc in RESOURCE_CLASSES:
+            self.assertEqual(
+                host['resources'][rc]['used'],
+                sum(row[rc] for row in host['projects']) +
+                outgoing['held'][rc])
+        _, body = self.call(self.admin_api, '/hosts/host2')
+        self.assertMatchesPlacement(body['host'])
+        (incoming,) = body['host']['migrations']['incoming']
+        # The server is host2's now: its project row counts it.
+        self.assertEqual({}, incoming['held'])
+
+    def test_filters_and_paging(self):
+        def names(query):
+            return [h['host'] for h in self.hosts(query)['hosts']]
+        self.assertEqual(['host3', 'host4'],
+                         names('?availability_zone=az2'))
+        self.assertEqual(['host1', 'host2'], names('?aggregate=domain-nfs-a'))
+        self.assertEqual(['host3', 'host4'],
+                         names('?migration_domain=nfs-b'))
+        self.assertEqual(['host3'], names('?migration_domain=nfs-b&limit=1'))
+        self.assertEqual([], names('?availability_zone=nowhere'))
+        body = self.hosts('?limit=2')
+        self.assertEqual(['host1', 'host2'],
+                         [h['host'] for h in body['hosts']])
+        self.assertIn('marker=host2', body['hosts_links'][0]['href'])
+        self.assertEqual(['host3', 'host4'], names('?marker=host2'))
+
+    def test_bad_queries_are_400_naming_the_parameter(self):
+        for query, fragment in (('?limit=abc', 'limit=abc'),
+                                ('?limit=-1', 'limit=-1'),
+                                ('?marker=nohost', 'marker=nohost'),
+                                ('?zone=az1', 'Unknown query parameter zone'),
+                                ('?aggregate=', 'aggregate')):
+            status, body = self.call(self.admin_api, '/hosts' + query)
+            self.assertEqual(400, status, query)
+            self.assertIn(fragment, body['badRequest']['message'])
+        status, body = self.call(self.admin_api, '/hosts/host1?x=1')
+        self.assertEqual(400, status)
+
+    def test_unknown_host_is_404(self):
+        status, body = self.call(self.admin_api, '/hosts/nohost')
+        self.assertEqual(
+            (404, {'itemNotFound': {
+                'code': 404,
+                'message': 'Compute host nohost could not be found.'}}),
+            (status, body))
+
+    def test_service_state(self):
+        service = self.admin_api.get_services(
+            host='host2', binary='nova-compute')[0]
+        self.admin_api.put_service(service['id'], {
+            'status': 'disabled', 'disabled_reason': 'maintenance'})
+        self.admin_api.put_service_force_down(service['id'], True)
+        _, body = self.call(self.admin_api, '/hosts/host2')
+        self.assertEqual({'status': 'disabled',
+                          'disabled_reason': 'maintenance',
+                          'state': 'down'}, body['host']['service'])
+
+    def down_cell(self, name):
+        """Make the database of one cell fail, as when it is unreachable."""
+        down = self.cell_mappings[name].uuid
+        for method in ('get_all', 'get_all_by_host'):
+            real = getattr(objects.ComputeNodeList, method)
+
+            def failing(ctxt, *args, _real=real, **kwargs):
+                if ctxt.cell_uuid == down:
+                    raise db_exc.DBConnectionError('cell database is down')
+                return _real(ctxt, *args, **kwargs)
+            self.useFixture(base.fixtures.MockPatchObject(
+                objects.ComputeNodeList, method, side_effect=failing))
+
+    def test_down_cell_is_named_not_a_500(self):
+        self.down_cell('cell2')
+        body = self.hosts()
+        self.assertEqual(['host1', 'host2', 'host3'],
+                         [h['host'] for h in body['hosts']])
+        self.assertEqual(['cell2'], body['unreachable_cells'])
+        status, body = self.call(self.admin_api, '/hosts/host4')
+        self.assertEqual(503, status)
+        self.assertIn('cell2', body['serviceUnavailable']['message'])
+
+    def test_placement_unreachable_is_503(self):
+        # Placement is a remote service: make it unreachable.
+        client = base.mock.Mock()
+        client.get.side_effect = ks_exc.ConnectFailure('connection refused')
+        self.useFixture(base.fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=client))
+        for path in ('/hosts', '/hosts/host1'):
+            status, body = self.call(self.admin_api, path)
+            self.assertEqual(503, status, path)
+            self.assertIn('Placement cannot be reached',
+                          body['serviceUnavailable']['message'])
+
+    def test_member_and_reader_are_forbidden(self):
+        fixture = self.api_fixture
+        for path, rule in (('/hosts', 'livemig_ext:hosts:list'),
+                           ('/hosts/host1', 'livemig_ext:hosts:show')):
+            for api in (fixture.api, fixture.reader_api):
+                status, body = self.call(api, path)
+                self.assertEqual(403, status)
+                self.assertIn(rule, body['forbidden']['message'])
