@@ -73,17 +73,21 @@ class Application:
 
     @webob.dec.wsgify(RequestClass=nova_wsgi.Request)
     def __call__(self, req):
-        route = _route(req.path_info)
+        try:
+            path = req.path_info
+        except UnicodeDecodeError:
+            return _fault(webob.exc.HTTPBadRequest(
+                explanation='The path is not valid UTF-8.'))
+        route = _route(path)
         if route is None:
             return _fault(webob.exc.HTTPNotFound(
-                explanation='Unknown path %s under /os-livemig.'
-                            % req.path_info))
+                explanation='Unknown path %s under /os-livemig.' % path))
         methods, url_params = route
         handler = methods.get(req.method)
         if handler is None:
             exc = webob.exc.HTTPMethodNotAllowed(
                 explanation='Method %s is not allowed on %s; allowed: %s.'
-                            % (req.method, req.path_info,
+                            % (req.method, path,
                                ', '.join(sorted(methods))))
             exc.headers['Allow'] = ', '.join(sorted(methods))
             return _fault(exc)
@@ -100,7 +104,7 @@ class Application:
                 explanation=exc.format_message()))
         except (usage.UsageUnavailable, placement.PlacementUnavailable,
                 host_usage.CellUnavailable) as exc:
-            LOG.warning('os-livemig %s: %s', req.path_info, exc)
+            LOG.warning('os-livemig %s: %s', path, exc)
             return _fault(webob.exc.HTTPServiceUnavailable(
                 explanation=str(exc)))
         response = webob.Response(content_type='application/json',

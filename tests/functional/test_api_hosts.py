@@ -232,3 +232,15 @@ class HostsApiTest(base.LivemigApiTestBase):
                 status, body = self.call(api, path)
                 self.assertEqual(403, status)
                 self.assertIn(rule, body['forbidden']['message'])
+
+    def test_malformed_requests_never_give_500(self):
+        paths = ['/hosts?', '/hosts?limit=', '/hosts?marker=', '/hosts/%00',
+                 '/hosts/%ff', '/hosts/' + 'h' * 300, '/hosts/host1/x',
+                 '/hosts?availability_zone=%ff', '/hosts?limit=1e3',
+                 '/hosts?limit=1&marker=host1&marker=host2', '/hosts/..',
+                 '/hosts/host1?limit=1']
+        for path in paths:
+            for method in ('GET', 'POST', 'PUT', 'PATCH', 'DELETE'):
+                status, _ = self.call(self.admin_api, path, method=method)
+                self.assertGreaterEqual(status, 200, (method, path))
+                self.assertLess(status, 500, (method, path))
