@@ -25,6 +25,7 @@ from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects
 from nova import servicegroup
+from oslo_db import exception as db_exc
 
 from nova_livemig_ext.usage import placement
 
@@ -48,15 +49,11 @@ class Listing:
         self.unreachable_cells = unreachable_cells
 
 
-def _cell_data(cctxt, host=None):
+def _cell_data(cctxt):
     """Compute nodes, compute services and instance uuids of one cell."""
-    if host:
-        nodes = objects.ComputeNodeList.get_all_by_host(cctxt, host)
-        services = [objects.Service.get_by_compute_host(cctxt, host)]
-    else:
-        nodes = objects.ComputeNodeList.get_all(cctxt)
-        services = objects.ServiceList.get_by_binary(
-            cctxt, 'nova-compute', include_disabled=True)
+    nodes = objects.ComputeNodeList.get_all(cctxt)
+    services = objects.ServiceList.get_by_binary(
+        cctxt, 'nova-compute', include_disabled=True)
     hosts = sorted({node.host for node in nodes})
     uuids = objects.InstanceList.get_uuids_by_hosts(cctxt, hosts)
     return list(nodes), list(services), uuids
@@ -172,13 +169,16 @@ def show_host(ctxt, host):
         cell = objects.HostMapping.get_by_host(ctxt, host).cell_mapping
     except nova_exception.HostMappingNotFound as exc:
         raise HostNotFound(host) from exc
-    result = nova_context.scatter_gather_single_cell(
-        ctxt, cell, _show_data, host)[cell.uuid]
-    if nova_context.is_cell_failure_sentinel(result):
-        if isinstance(result, nova_exception.ComputeHostNotFound):
-            raise HostNotFound(host)
-        raise CellUnavailable(cell.name or cell.uuid)
-    nodes, services, uuids, instances, migrations = result
+    try:
+        with nova_context.target_cell(ctxt, cell) as cctxt:
+            nodes, services, instances, migrations = _show_data(cctxt, host)
+    except nova_exception.ComputeHostNotFound as exc:
+        raise HostNotFound(host) from exc
+    except db_exc.DBError as exc:
+        raise CellUnavailable(
+            'The database of cell %s did not answer: %s'
+            % (cell.name or cell.uuid, exc)) from exc
+    uuids = {host: [instance.uuid for instance in instances]}
     facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
     (entry,) = _entries(cell.name or cell.uuid, nodes, services, uuids,
                         facts, servicegroup.API())
@@ -195,12 +195,14 @@ def show_host(ctxt, host):
 
 
 def _show_data(cctxt, host):
-    nodes, services, uuids = _cell_data(cctxt, host)
+    """Compute nodes, service, instances and moves in flight of a host."""
+    nodes = objects.ComputeNodeList.get_all_by_host(cctxt, host)
+    services = [objects.Service.get_by_compute_host(cctxt, host)]
     instances = objects.InstanceList.get_by_host(cctxt, host,
                                                  expected_attrs=[])
     migrations = objects.MigrationList.get_in_progress_by_host_and_node(
         cctxt, host, nodes[0].hypervisor_hostname)
-    return nodes, services, uuids, list(instances), list(migrations)
+    return list(nodes), services, list(instances), list(migrations)
 
 
 def _projects(host, instances, held):

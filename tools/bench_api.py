@@ -1,0 +1,250 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Benchmark: the os-livemig API against nova's own per-host views.
+
+On nova's in-process cloud (sqlite cell and API databases, in-process
+placement, nova-api through its paste pipeline with the extension mounted
+as shipped) holding N compute hosts and M instances written straight into
+the databases, it times
+
+* ``GET /os-livemig/hosts/{host}`` against nova's ``GET /os-hosts/{host}``
+  (microversion 2.42, the last that has it), and
+* ``GET /os-livemig/hosts`` (every host) against nova's
+  ``GET /os-hypervisors/detail`` (microversion 2.87, the last with usage),
+
+and counts the SQL statements and placement requests of each. Usage::
+
+    python tools/bench_api.py [--hosts 1000] [--instances 20000]
+"""
+
+import argparse
+import datetime
+import os
+import statistics
+import sys
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
+
+# NOTE: imported first, it patches the concurrency mode for nova's tests.
+from tests.functional import base  # noqa: E402
+
+from nova import context as nova_context  # noqa: E402
+from nova.db.api import models as api_models  # noqa: E402
+from nova.db.main import api as main_db  # noqa: E402
+from nova.db.main import models as main_models  # noqa: E402
+from nova import objects  # noqa: E402
+from nova.scheduler.client import report  # noqa: E402
+from oslo_utils import uuidutils  # noqa: E402
+import sqlalchemy  # noqa: E402
+
+OPTIONS = {'hosts': 1000, 'instances': 20000, 'repeats': 5}
+
+
+class Counters:
+    def __init__(self):
+        self.sql = 0
+        self.placement_sql = 0
+        self.placement_http = 0
+        self.placement_engine = None
+
+
+COUNT = Counters()
+
+
+def _on_statement(conn, cursor, statement, parameters, context, many):
+    # placement runs in-process with its own database: count nova's only.
+    if conn.engine is COUNT.placement_engine:
+        COUNT.placement_sql += 1
+    else:
+        COUNT.sql += 1
+
+
+class APIBenchmark(base.LivemigApiTestBase):
+    """Not a test: a scenario run once by main()."""
+
+    def test_benchmark(self):
+        hosts = OPTIONS['hosts']
+        instances = OPTIONS['instances']
+        started = time.perf_counter()
+        names, rp_uuids = self._populate(hosts, instances)
+        print('Populated %d hosts and %d instances in %.0f s'
+              % (hosts, instances, time.perf_counter() - started))
+        from placement import db_api as placement_db
+        COUNT.placement_engine = (
+            placement_db.placement_context_manager.writer.get_engine())
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
+                                'before_cursor_execute', _on_statement)
+        real_get = report.SchedulerReportClient.get
+
+        def counted_get(client, *args, **kwargs):
+            COUNT.placement_http += 1
+            return real_get(client, *args, **kwargs)
+        self.useFixture(base.fixtures.MonkeyPatch(
+            'nova.scheduler.client.report.SchedulerReportClient.get',
+            counted_get))
+        host = names[len(names) // 2]
+        rows = [
+            self._measure('nova GET /os-hosts/{host} (2.42)',
+                          'os-hosts/%s' % host, '2.42'),
+            self._measure('GET /os-livemig/hosts/{host}',
+                          'os-livemig/hosts/%s' % host, None),
+            self._measure('nova GET /os-hypervisors/detail (2.87)',
+                          'os-hypervisors/detail', '2.87'),
+            self._measure('GET /os-livemig/hosts, inventories cached',
+                          'os-livemig/hosts', None),
+        ]
+        from nova_livemig_ext.usage import placement
+        placement.INVENTORIES.clear()
+        rows.append(self._measure(
+            'GET /os-livemig/hosts, cold inventory cache',
+            'os-livemig/hosts', None, repeats=1, warm=False))
+        print()
+        print('%d hosts, %d instances (nova %s)' % (
+            hosts, instances, _nova_version()))
+        print()
+        header = ('| request | median ms | nova SQL statements | placement '
+                  'requests |')
+        print(header)
+        print('|---|---:|---:|---:|')
+        for label, ms, sql, http in rows:
+            print('| %s | %.0f | %d | %d |' % (label, ms, sql, http))
+        print()
+        print('ratio os-livemig/hosts/{host} : os-hosts/{host} = %.2f'
+              % (rows[1][1] / rows[0][1]))
+        print('ratio os-livemig/hosts (cached) : os-hypervisors/detail = '
+              '%.2f' % (rows[3][1] / rows[2][1]))
+
+    def _measure(self, label, path, microversion, repeats=None, warm=True):
+        repeats = repeats or OPTIONS['repeats']
+        api = self.admin_api
+        api.microversion = microversion
+        if warm:
+            response = api.api_request(path, check_response_status=[200])
+        samples = []
+        for _ in range(repeats):
+            COUNT.sql = COUNT.placement_sql = COUNT.placement_http = 0
+            start = time.perf_counter()
+            response = api.api_request(path, check_response_status=None)
+            samples.append(time.perf_counter() - start)
+            self.assertEqual(200, response.status_code, response.text[:300])
+        api.microversion = 'latest'
+        return (label, statistics.median(samples) * 1000, COUNT.sql,
+                COUNT.placement_http)
+
+    def _populate(self, hosts, instances):
+        ctxt = nova_context.get_admin_context()
+        cell = self.cell_mappings['cell1']
+        now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+        names = ['compute%05d' % i for i in range(hosts)]
+        rp_uuids = [uuidutils.generate_uuid() for _ in names]
+        with nova_context.target_cell(ctxt, cell) as cctxt:
+            engine = main_db.get_engine(context=cctxt)
+            with engine.begin() as conn:
+                conn.execute(main_models.ComputeNode.__table__.insert(), [
+                    _compute_node(name, rp, now)
+                    for name, rp in zip(names, rp_uuids, strict=True)])
+                conn.execute(main_models.Service.__table__.insert(), [
+                    _service(name, now) for name in names])
+                conn.execute(main_models.Instance.__table__.insert(), [
+                    _instance(i, names[i % hosts], now)
+                    for i in range(instances)])
+        from nova.db.api import api as api_db
+        with api_db.context_manager.writer.using(ctxt) as session:
+            session.execute(api_models.HostMapping.__table__.insert(), [
+                {'host': name, 'cell_id': cell.id, 'created_at': now}
+                for name in names])
+        for zone in ('az1', 'az2'):
+            agg = objects.Aggregate(ctxt, name=zone,
+                                    metadata={'availability_zone': zone})
+            agg.create()
+        placement_api = self.placement
+        for name, rp in zip(names, rp_uuids, strict=True):
+            placement_api.post('/resource_providers',
+                               {'name': name, 'uuid': rp}, version='1.20')
+            placement_api.put('/resource_providers/%s/inventories' % rp, {
+                'resource_provider_generation': 0,
+                'inventories': {
+                    'VCPU': {'total': 64, 'allocation_ratio': 4.0},
+                    'MEMORY_MB': {'total': 262144, 'reserved': 512},
+                    'DISK_GB': {'total': 2048}}})
+        batch = {}
+        for i in range(instances):
+            batch[uuidutils.generate_uuid()] = {
+                'allocations': {rp_uuids[i % hosts]: {'resources': {
+                    'VCPU': 2, 'MEMORY_MB': 4096, 'DISK_GB': 20}}},
+                'project_id': 'project%d' % (i % 50),
+                'user_id': 'user', 'consumer_generation': None}
+            if len(batch) == 1000 or i == instances - 1:
+                placement_api.post('/allocations', batch, version='1.28')
+                batch = {}
+        return names, rp_uuids
+
+
+def _compute_node(name, rp_uuid, now):
+    return {
+        'created_at': now, 'deleted': 0, 'uuid': rp_uuid, 'host': name,
+        'hypervisor_hostname': name, 'vcpus': 64, 'memory_mb': 262144,
+        'local_gb': 2048, 'vcpus_used': 40, 'memory_mb_used': 82432,
+        'local_gb_used': 400, 'hypervisor_type': 'fake',
+        'hypervisor_version': 1000, 'cpu_info': '{}', 'free_ram_mb': 179712,
+        'free_disk_gb': 1648, 'current_workload': 0, 'running_vms': 20,
+        'disk_available_least': 1648, 'host_ip': '192.0.2.1',
+        'supported_instances': '[]', 'metrics': '[]', 'stats': '{}',
+        'cpu_allocation_ratio': 4.0, 'ram_allocation_ratio': 1.0,
+        'disk_allocation_ratio': 1.0, 'mapped': 1}
+
+
+def _service(name, now):
+    return {
+        'created_at': now, 'updated_at': now, 'last_seen_up': now,
+        'deleted': 0, 'uuid': uuidutils.generate_uuid(), 'host': name,
+        'binary': 'nova-compute', 'topic': 'compute', 'report_count': 1,
+        'disabled': False, 'forced_down': False,
+        'version': objects.service.SERVICE_VERSION}
+
+
+def _instance(i, host, now):
+    return {
+        'created_at': now, 'deleted': 0, 'uuid': uuidutils.generate_uuid(),
+        'host': host, 'node': host, 'launched_on': host,
+        'project_id': 'project%d' % (i % 50), 'user_id': 'user',
+        'vcpus': 2, 'memory_mb': 4096, 'root_gb': 20, 'ephemeral_gb': 0,
+        'vm_state': 'active', 'power_state': 1, 'display_name': 'vm%d' % i,
+        'hostname': 'vm%d' % i, 'instance_type_id': 1, 'image_ref': 'image',
+        'availability_zone': 'az1', 'locked': False, 'cleaned': 0}
+
+
+def _nova_version():
+    from importlib import metadata
+    return metadata.version('nova')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--hosts', type=int, default=1000)
+    parser.add_argument('--instances', type=int, default=20000)
+    parser.add_argument('--repeats', type=int, default=5)
+    args = parser.parse_args()
+    OPTIONS.update(vars(args))
+    os.environ.setdefault('OS_TEST_TIMEOUT', '3600')
+    suite = unittest.defaultTestLoader.loadTestsFromName(
+        'test_benchmark', APIBenchmark)
+    result = unittest.TextTestRunner(verbosity=0).run(
+        unittest.TestSuite([suite]))
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
