@@ -20,6 +20,7 @@ few providers it leaves out (no free VCPU) are read one by one. Inventories
 process for ``[livemig_ext] inventory_cache_seconds``.
 """
 
+from concurrent import futures
 import threading
 import time
 
@@ -30,6 +31,9 @@ LOG = logging.getLogger(__name__)
 
 RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
 VERSION = '1.31'
+# Inventory reads in flight at once when the cache is cold: placement is a
+# remote service, so the wait is mostly network and placement's own time.
+READ_CONCURRENCY = 8
 
 
 class PlacementUnavailable(Exception):
@@ -68,19 +72,33 @@ class InventoryCache:
             self._entries.clear()
 
     def get(self, ctxt, rp_uuids, max_age):
-        """provider uuid -> {resource class: inventory dict}."""
+        """provider uuid -> {resource class: inventory dict}.
+
+        Inventories missing or older than ``max_age`` seconds are read from
+        placement, at most ``READ_CONCURRENCY`` at a time.
+        """
         now = time.monotonic()
-        result = {}
-        for rp_uuid in rp_uuids:
-            entry = self._entries.get(rp_uuid)
-            if entry is None or now - entry[0] > max_age:
-                body = _get(ctxt, '/resource_providers/%s/inventories'
-                            % rp_uuid)
-                entry = (now, body.get('inventories', {}))
-                with self._lock:
-                    self._entries[rp_uuid] = entry
-            result[rp_uuid] = entry[1]
-        return result
+        stale = [rp_uuid for rp_uuid in rp_uuids
+                 if rp_uuid not in self._entries or
+                 now - self._entries[rp_uuid][0] > max_age]
+        if stale:
+            self._read(ctxt, stale, now)
+        return {rp_uuid: self._entries[rp_uuid][1] for rp_uuid in rp_uuids}
+
+    def _read(self, ctxt, rp_uuids, now):
+        def read(rp_uuid):
+            body = _get(ctxt, '/resource_providers/%s/inventories' % rp_uuid)
+            return rp_uuid, body.get('inventories', {})
+
+        if len(rp_uuids) == 1:
+            results = [read(rp_uuids[0])]
+        else:
+            workers = min(READ_CONCURRENCY, len(rp_uuids))
+            with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+                results = list(pool.map(read, rp_uuids))
+        with self._lock:
+            for rp_uuid, inventories in results:
+                self._entries[rp_uuid] = (now, inventories)
 
 
 INVENTORIES = InventoryCache()

@@ -145,3 +145,44 @@ class AdminContextTest(base.TestCase):
         self.assertTrue(admin.is_admin)
         self.assertEqual(ctxt.global_id, admin.global_id)
         self.assertEqual('project', admin.project_id)
+
+
+class InventoryCacheTest(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        from nova_livemig_ext.usage import placement
+        self.placement = placement
+        self.client = base.mock.Mock()
+        self.client.get.side_effect = lambda url, **kw: FakeResponse(
+            200, {'inventories': {'VCPU': {'total': len(url)}}})
+        self.useFixture(base.fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=self.client))
+        self.clock = self.useFixture(base.fixtures.MockPatch(
+            'time.monotonic', return_value=1000.0)).mock
+        self.ctxt = nova_context.get_admin_context()
+        self.cache = placement.InventoryCache()
+
+    def test_reads_once_within_the_bound(self):
+        rps = ['rp%d' % i for i in range(20)]
+        first = self.cache.get(self.ctxt, rps, 300)
+        self.assertEqual(set(rps), set(first))
+        self.assertEqual(20, self.client.get.call_count)
+        self.clock.return_value = 1200.0
+        self.assertEqual(first, self.cache.get(self.ctxt, rps, 300))
+        self.assertEqual(20, self.client.get.call_count)
+        self.clock.return_value = 1301.0
+        self.cache.get(self.ctxt, rps[:2], 300)
+        self.assertEqual(22, self.client.get.call_count)
+
+    def test_zero_reads_every_time(self):
+        self.cache.get(self.ctxt, ['rp'], 0)
+        self.clock.return_value = 1000.5
+        self.cache.get(self.ctxt, ['rp'], 0)
+        self.assertEqual(2, self.client.get.call_count)
+
+    def test_failure_is_placement_unavailable(self):
+        self.client.get.side_effect = ConnectionError('refused')
+        self.assertRaises(self.placement.PlacementUnavailable,
+                          self.cache.get, self.ctxt, ['a', 'b'], 300)
