@@ -189,8 +189,10 @@ Headroom is, over the resource classes the server needs, the smallest
 How long nova-api keeps the placement inventories (total, reserved,
 allocation ratio) of compute hosts for the os-livemig API, in seconds.
 
-Inventories change when a compute host is added, resized or reconfigured;
-usage is never cached. 0 reads inventories on every request (one placement
+Inventories change when a compute host is added, resized or reconfigured.
+After this time an inventory is still served while a background thread
+reads it again, so a value is at most this old plus one refresh. Usage is
+never cached. 0 reads the inventories on every request (one placement
 request per host listed).
 """),
     cfg.FloatOpt(

@@ -17,13 +17,15 @@ comes from one ``GET /allocation_candidates`` whose provider summaries
 carry ``capacity`` and ``used`` of every provider with a free VCPU; the
 few providers it leaves out (no free VCPU) are read one by one. Inventories
 (total, reserved, allocation ratio) change rarely: they are cached per
-process for ``[livemig_ext] inventory_cache_seconds``.
+process for ``[livemig_ext] inventory_cache_seconds`` and then refreshed in
+the background (see :class:`InventoryCache`).
 """
 
 from concurrent import futures
 import threading
 import time
 
+from nova import context as nova_context
 from nova.scheduler.client import report
 from oslo_log import log as logging
 
@@ -59,12 +61,20 @@ def _get(ctxt, url):
 class InventoryCache:
     """Inventories of providers, kept for a bounded time in this process.
 
+    A provider never seen is read before the request goes on. One whose
+    entry is older than ``max_age`` is served from the cache while a
+    background thread reads it again, so that no request waits for a whole
+    listing of inventories after the first: a value served is at most
+    ``max_age`` plus one refresh old. ``max_age`` 0 reads every inventory
+    before answering.
+
     Safe to share between requests and threads: entries are immutable and
     replaced whole; the worst race reads one inventory twice.
     """
 
     def __init__(self):
         self._entries = {}
+        self._refreshing = set()
         self._lock = threading.Lock()
 
     def clear(self):
@@ -72,18 +82,44 @@ class InventoryCache:
             self._entries.clear()
 
     def get(self, ctxt, rp_uuids, max_age):
-        """provider uuid -> {resource class: inventory dict}.
-
-        Inventories missing or older than ``max_age`` seconds are read from
-        placement, at most ``READ_CONCURRENCY`` at a time.
-        """
+        """provider uuid -> {resource class: inventory dict}."""
         now = time.monotonic()
-        stale = [rp_uuid for rp_uuid in rp_uuids
-                 if rp_uuid not in self._entries or
-                 now - self._entries[rp_uuid][0] > max_age]
+        entries = self._entries
+        missing = [rp for rp in rp_uuids if rp not in entries]
+        stale = [rp for rp in rp_uuids
+                 if rp in entries and now - entries[rp][0] > max_age]
+        if max_age <= 0:
+            missing, stale = missing + stale, []
+        if missing:
+            self._read(ctxt, missing, now)
         if stale:
-            self._read(ctxt, stale, now)
+            self._refresh_later(stale)
         return {rp_uuid: self._entries[rp_uuid][1] for rp_uuid in rp_uuids}
+
+    def _refresh_later(self, rp_uuids):
+        with self._lock:
+            todo = [rp for rp in rp_uuids if rp not in self._refreshing]
+            self._refreshing.update(todo)
+        if todo:
+            self._start(self._refresh, todo)
+
+    @staticmethod
+    def _start(target, *args):
+        threading.Thread(target=target, args=args,
+                         name='livemig-inventory-refresh',
+                         daemon=True).start()
+
+    def _refresh(self, rp_uuids):
+        try:
+            self._read(nova_context.get_admin_context(), rp_uuids,
+                       time.monotonic())
+        except Exception as exc:
+            # The old values stay; the next request schedules a new read.
+            LOG.warning('Could not refresh %d placement inventories: %s',
+                        len(rp_uuids), exc)
+        finally:
+            with self._lock:
+                self._refreshing.difference_update(rp_uuids)
 
     def _read(self, ctxt, rp_uuids, now):
         def read(rp_uuid):

@@ -57,7 +57,7 @@ class AuthTokenTest(test.TestCase):
 
     def get(self, token=None):
         headers = {'X-Auth-Token': token} if token else {}
-        return requests.get(self.url, headers=headers)
+        return requests.get(self.url, headers=headers, timeout=30)
 
     def test_no_token_is_401(self):
         response = self.get()

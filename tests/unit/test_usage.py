@@ -172,9 +172,36 @@ class InventoryCacheTest(base.TestCase):
         self.clock.return_value = 1200.0
         self.assertEqual(first, self.cache.get(self.ctxt, rps, 300))
         self.assertEqual(20, self.client.get.call_count)
+
+    def test_stale_entries_are_served_and_refreshed_in_background(self):
+        threads = []
+        self.cache._start = lambda target, *args: threads.append(
+            {'target': target, 'args': args})
+        self.cache.get(self.ctxt, ['a', 'b'], 300)
         self.clock.return_value = 1301.0
-        self.cache.get(self.ctxt, rps[:2], 300)
-        self.assertEqual(22, self.client.get.call_count)
+        self.client.get.side_effect = lambda url, **kw: FakeResponse(
+            200, {'inventories': {'VCPU': {'total': 99}}})
+        served = self.cache.get(self.ctxt, ['a', 'b', 'c'], 300)
+        # a and b: the old values now, read again in the background;
+        # c: never seen, read before answering.
+        self.assertNotEqual(99, served['a']['VCPU']['total'])
+        self.assertEqual(99, served['c']['VCPU']['total'])
+        self.assertEqual(3, self.client.get.call_count)
+        (thread,) = threads
+        self.assertEqual((['a', 'b'],), thread['args'])
+        # Only one refresh of the same providers at a time.
+        self.cache.get(self.ctxt, ['a', 'b'], 300)
+        self.assertEqual(1, len(threads))
+        thread['target'](*thread['args'])
+        self.assertEqual(5, self.client.get.call_count)
+        self.assertEqual(99, self.cache.get(self.ctxt, ['a'], 300)
+                         ['a']['VCPU']['total'])
+
+    def test_failed_refresh_keeps_the_old_values(self):
+        self.cache.get(self.ctxt, ['a'], 300)
+        self.client.get.side_effect = ConnectionError('refused')
+        self.cache._refresh(['a'])
+        self.assertIn('a', self.cache.get(self.ctxt, ['a'], 300))
 
     def test_zero_reads_every_time(self):
         self.cache.get(self.ctxt, ['rp'], 0)
