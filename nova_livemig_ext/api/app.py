@@ -31,7 +31,6 @@ import webob.exc
 
 from nova_livemig_ext.api import hosts
 from nova_livemig_ext import conf as livemig_conf
-from nova_livemig_ext import usage
 from nova_livemig_ext.usage import hosts as host_usage
 from nova_livemig_ext.usage import placement
 
@@ -102,7 +101,7 @@ class Application:
         except exception.Forbidden as exc:
             return _fault(webob.exc.HTTPForbidden(
                 explanation=exc.format_message()))
-        except (usage.UsageUnavailable, placement.PlacementUnavailable,
+        except (placement.PlacementUnavailable,
                 host_usage.CellUnavailable) as exc:
             LOG.warning('os-livemig %s: %s', path, exc)
             return _fault(webob.exc.HTTPServiceUnavailable(

@@ -18,7 +18,6 @@ import webob.exc
 
 from nova_livemig_ext.api import params
 from nova_livemig_ext.api import policies
-from nova_livemig_ext import usage
 from nova_livemig_ext.usage import hosts as host_usage
 
 
@@ -30,6 +29,11 @@ def _links(req, collection, items, limit, marker_key):
     query['marker'] = items[-1][marker_key]
     href = '%s?%s' % (req.path_url, urlparse.urlencode(sorted(query.items())))
     return [{'rel': 'next', 'href': href}]
+
+
+def _host_not_found(host):
+    return webob.exc.HTTPNotFound(
+        explanation='Compute host %s could not be found.' % host)
 
 
 def _keep(query):
@@ -58,7 +62,7 @@ def list_hosts(req, context):
         listing = host_usage.list_hosts(
             context, keep=_keep(query), limit=query.get('limit'),
             marker=query.get('marker'))
-    except host_usage.HostNotFound as exc:
+    except host_usage.MarkerNotFound as exc:
         raise webob.exc.HTTPBadRequest(
             explanation='Invalid query parameter marker=%s: no such host in '
                         'the listing.' % query['marker']) from exc
@@ -77,9 +81,7 @@ def show_host(req, context, host):
     try:
         return {'host': host_usage.show_host(context, host)}
     except host_usage.HostNotFound as exc:
-        raise webob.exc.HTTPNotFound(
-            explanation='Compute host %s could not be found.' % host
-        ) from exc
+        raise _host_not_found(host) from exc
 
 
 def list_servers(req, context, host):
@@ -88,13 +90,16 @@ def list_servers(req, context, host):
     query = params.parse(req, project_id=params.TEXT, limit=params.LIMIT,
                          marker=params.TEXT)
     try:
-        servers = usage.host_servers(
+        servers = host_usage.host_servers(
             context, host, project_id=query.get('project_id'),
             limit=query.get('limit'), marker=query.get('marker'))
-    except usage.HostNotFound as exc:
-        raise webob.exc.HTTPNotFound(explanation=str(exc)) from exc
-    except usage.MarkerNotFound as exc:
-        raise webob.exc.HTTPBadRequest(explanation=str(exc)) from exc
+    except host_usage.HostNotFound as exc:
+        raise _host_not_found(host) from exc
+    except host_usage.MarkerNotFound as exc:
+        raise webob.exc.HTTPBadRequest(
+            explanation='Invalid query parameter marker=%s: no server of '
+                        'that id on host %s.' % (query['marker'], host)
+        ) from exc
     body = {'servers': servers}
     links = _links(req, 'servers', servers, query.get('limit'), 'id')
     if links:

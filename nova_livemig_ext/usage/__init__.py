@@ -18,13 +18,12 @@ states with their aggregates) and get plain data back.
 """
 
 from nova import context as nova_context
-from nova import exception as nova_exception
 from nova import objects
-from nova.scheduler.client import report
 from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
 from nova_livemig_ext.constraints import base
+from nova_livemig_ext.usage import placement
 
 LOG = logging.getLogger(__name__)
 
@@ -35,20 +34,9 @@ MAX_UTILIZATION_KEYS = {
     base.DISK_GB: 'livemig_disk_max_utilization',
 }
 
-# in_tree on GET /allocation_candidates needs 1.31.
-PLACEMENT_VERSION = '1.31'
 
-
-class UsageUnavailable(Exception):
-    """Placement could not be asked for the hosts' usage."""
-
-
-class HostNotFound(LookupError):
-    """No compute host of that name is mapped to a cell."""
-
-
-class MarkerNotFound(LookupError):
-    """A paging marker names nothing in the listing."""
+# Placement could not be asked for the hosts' usage.
+UsageUnavailable = placement.PlacementUnavailable
 
 
 def admin_context():
@@ -169,88 +157,9 @@ def provider_resources(ctxt, demand, provider_uuids):
     url = '/allocation_candidates?resources=%s' % resources
     if len(provider_uuids) == 1:
         url += '&in_tree=%s' % next(iter(provider_uuids))
-    client = report.report_client_singleton()
-    try:
-        resp = client.get(url, version=PLACEMENT_VERSION,
-                          global_request_id=ctxt.global_id)
-    except Exception as exc:
-        raise UsageUnavailable(
-            'placement cannot be reached: %s' % exc) from exc
-    if resp is None or resp.status_code != 200:
-        raise UsageUnavailable(
-            'placement answered GET /allocation_candidates with %s: %s'
-            % (getattr(resp, 'status_code', None),
-               getattr(resp, 'text', '')[:200]))
-    summaries = resp.json().get('provider_summaries', {})
+    summaries = placement.get(ctxt, url).get('provider_summaries', {})
     wanted = set(provider_uuids)
     return {
         rp_uuid: {rc: base.Resource(values['capacity'], values['used'])
                   for rc, values in summary.get('resources', {}).items()}
         for rp_uuid, summary in summaries.items() if rp_uuid in wanted}
-
-
-def host_cell(ctxt, host):
-    """The cell mapping of a compute host (one API database query).
-
-    :raises HostNotFound: when no host mapping exists for ``host``.
-    """
-    try:
-        return objects.HostMapping.get_by_host(ctxt, host).cell_mapping
-    except nova_exception.HostMappingNotFound as exc:
-        raise HostNotFound(
-            'Compute host %s could not be found.' % host) from exc
-
-
-def _server(instance):
-    flavor = instance.flavor
-    return {
-        'id': instance.uuid,
-        'name': instance.display_name,
-        'project_id': instance.project_id,
-        'user_id': instance.user_id,
-        'flavor': {'name': flavor.name, 'vcpus': flavor.vcpus,
-                   'ram': flavor.memory_mb, 'disk': flavor.root_gb},
-        'vm_state': instance.vm_state,
-        'task_state': instance.task_state,
-        'power_state': instance.power_state,
-        'created_at': instance.created_at.isoformat()
-        if instance.created_at else None,
-        'availability_zone': instance.availability_zone,
-    }
-
-
-def _is_on_host(cctxt, instance_uuid, host):
-    try:
-        instance = objects.Instance.get_by_uuid(cctxt, instance_uuid,
-                                                expected_attrs=[])
-    except (nova_exception.InstanceNotFound, nova_exception.Invalid):
-        return False
-    return instance.host == host
-
-
-def host_servers(ctxt, host, project_id=None, limit=None, marker=None):
-    """The instances on ``host``, oldest first (two queries in all).
-
-    :raises HostNotFound: for an unknown host.
-    :raises MarkerNotFound: when ``marker`` is not an instance of the
-        listing.
-    """
-    cell = host_cell(ctxt, host)
-    filters = {'host': host, 'deleted': False}
-    if project_id:
-        filters['project_id'] = project_id
-    with nova_context.target_cell(ctxt, cell) as cctxt:
-        if marker and not _is_on_host(cctxt, marker, host):
-            raise MarkerNotFound(
-                'Invalid query parameter marker=%s: no server of that id '
-                'on host %s.' % (marker, host))
-        try:
-            instances = objects.InstanceList.get_by_filters(
-                cctxt, filters, sort_keys=['created_at', 'id'],
-                sort_dirs=['asc', 'asc'], limit=limit, marker=marker,
-                expected_attrs=['flavor'])
-        except nova_exception.MarkerNotFound as exc:
-            raise MarkerNotFound(
-                'Invalid query parameter marker=%s: no server of that id '
-                'on host %s.' % (marker, host)) from exc
-    return [_server(instance) for instance in instances]

@@ -37,6 +37,10 @@ class HostNotFound(LookupError):
     """No compute host of that name."""
 
 
+class MarkerNotFound(LookupError):
+    """A paging marker names nothing in the listing."""
+
+
 class CellUnavailable(Exception):
     """The cell of a host did not answer."""
 
@@ -150,7 +154,7 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
     if marker is not None:
         names = [e['host'] for e in entries]
         if marker not in names:
-            raise HostNotFound(marker)
+            raise MarkerNotFound(marker)
         entries = entries[names.index(marker) + 1:]
     if limit is not None:
         entries = entries[:limit]
@@ -165,10 +169,7 @@ def show_host(ctxt, host):
     :raises HostNotFound: for an unknown host.
     :raises CellUnavailable: when the host's cell does not answer.
     """
-    try:
-        cell = objects.HostMapping.get_by_host(ctxt, host).cell_mapping
-    except nova_exception.HostMappingNotFound as exc:
-        raise HostNotFound(host) from exc
+    cell = host_cell(ctxt, host)
     try:
         with nova_context.target_cell(ctxt, cell) as cctxt:
             nodes, services, instances, migrations = _show_data(cctxt, host)
@@ -245,3 +246,65 @@ def _migrations(host, migrations, held, on_host):
             'held': dict(held.get(consumer, {})),
         })
     return result
+
+
+def host_cell(ctxt, host):
+    """The cell mapping of a compute host (one API database query).
+
+    :raises HostNotFound: when no host mapping exists for ``host``.
+    """
+    try:
+        return objects.HostMapping.get_by_host(ctxt, host).cell_mapping
+    except nova_exception.HostMappingNotFound as exc:
+        raise HostNotFound(host) from exc
+
+
+def _server(instance):
+    flavor = instance.flavor
+    return {
+        'id': instance.uuid,
+        'name': instance.display_name,
+        'project_id': instance.project_id,
+        'user_id': instance.user_id,
+        'flavor': {'name': flavor.name, 'vcpus': flavor.vcpus,
+                   'ram': flavor.memory_mb, 'disk': flavor.root_gb},
+        'vm_state': instance.vm_state,
+        'task_state': instance.task_state,
+        'power_state': instance.power_state,
+        'created_at': instance.created_at.isoformat()
+        if instance.created_at else None,
+        'availability_zone': instance.availability_zone,
+    }
+
+
+def _is_on_host(cctxt, instance_uuid, host):
+    try:
+        instance = objects.Instance.get_by_uuid(cctxt, instance_uuid,
+                                                expected_attrs=[])
+    except (nova_exception.InstanceNotFound, nova_exception.Invalid):
+        return False
+    return instance.host == host
+
+
+def host_servers(ctxt, host, project_id=None, limit=None, marker=None):
+    """The instances on ``host``, oldest first (two queries in all).
+
+    :raises HostNotFound: for an unknown host.
+    :raises MarkerNotFound: when ``marker`` is not an instance of the
+        listing.
+    """
+    cell = host_cell(ctxt, host)
+    filters = {'host': host, 'deleted': False}
+    if project_id:
+        filters['project_id'] = project_id
+    with nova_context.target_cell(ctxt, cell) as cctxt:
+        if marker and not _is_on_host(cctxt, marker, host):
+            raise MarkerNotFound(marker)
+        try:
+            instances = objects.InstanceList.get_by_filters(
+                cctxt, filters, sort_keys=['created_at', 'id'],
+                sort_dirs=['asc', 'asc'], limit=limit, marker=marker,
+                expected_attrs=['flavor'])
+        except nova_exception.MarkerNotFound as exc:
+            raise MarkerNotFound(marker) from exc
+    return [_server(instance) for instance in instances]

@@ -32,6 +32,7 @@ from oslo_log import log as logging
 LOG = logging.getLogger(__name__)
 
 RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+# in_tree on GET /allocation_candidates needs 1.31.
 VERSION = '1.31'
 # Inventory reads in flight at once when the cache is cold: placement is a
 # remote service, so the wait is mostly network and placement's own time.
@@ -42,7 +43,8 @@ class PlacementUnavailable(Exception):
     """Placement failed or could not be reached."""
 
 
-def _get(ctxt, url):
+def get(ctxt, url):
+    """GET ``url`` from placement; its JSON body, or PlacementUnavailable."""
     client = report.report_client_singleton()
     try:
         resp = client.get(url, version=VERSION,
@@ -123,7 +125,7 @@ class InventoryCache:
 
     def _read(self, ctxt, rp_uuids, now):
         def read(rp_uuid):
-            body = _get(ctxt, '/resource_providers/%s/inventories' % rp_uuid)
+            body = get(ctxt, '/resource_providers/%s/inventories' % rp_uuid)
             return rp_uuid, body.get('inventories', {})
 
         if len(rp_uuids) == 1:
@@ -150,23 +152,23 @@ def usages(ctxt, rp_uuids):
         return {}
     if len(wanted) == 1:
         (rp_uuid,) = wanted
-        body = _get(ctxt, '/resource_providers/%s/usages' % rp_uuid)
+        body = get(ctxt, '/resource_providers/%s/usages' % rp_uuid)
         return {rp_uuid: body.get('usages', {})}
-    body = _get(ctxt, '/allocation_candidates?resources=VCPU:1')
+    body = get(ctxt, '/allocation_candidates?resources=VCPU:1')
     result = {}
     for rp_uuid, summary in body.get('provider_summaries', {}).items():
         if rp_uuid in wanted:
             result[rp_uuid] = {rc: values['used'] for rc, values in
                                summary.get('resources', {}).items()}
     for rp_uuid in sorted(wanted - set(result)):
-        body = _get(ctxt, '/resource_providers/%s/usages' % rp_uuid)
+        body = get(ctxt, '/resource_providers/%s/usages' % rp_uuid)
         result[rp_uuid] = body.get('usages', {})
     return result
 
 
 def allocations(ctxt, rp_uuid):
     """consumer uuid -> {resource class: amount} on one provider."""
-    body = _get(ctxt, '/resource_providers/%s/allocations' % rp_uuid)
+    body = get(ctxt, '/resource_providers/%s/allocations' % rp_uuid)
     return {consumer: alloc.get('resources', {})
             for consumer, alloc in body.get('allocations', {}).items()}
 

@@ -132,7 +132,7 @@ class ProviderResourcesTest(base.TestCase):
         error = self.assertRaises(
             usage.UsageUnavailable, usage.provider_resources,
             self.ctxt, {'VCPU': 1}, {base.uuids.h1})
-        self.assertIn('placement cannot be reached: refused', str(error))
+        self.assertIn('Placement cannot be reached: refused', str(error))
 
 
 class AdminContextTest(base.TestCase):
