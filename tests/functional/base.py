@@ -18,7 +18,6 @@ configuration exactly as an operator enables it in nova.conf.
 """
 
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import nova.conf
 from nova.tests.functional import integrated_helpers
 from oslo_utils.fixture import uuidsentinel as uuids
 
+from nova_livemig_ext.api import paste
 from nova_livemig_ext import conf as livemig_conf
 
 CONF = nova.conf.CONF
@@ -50,24 +50,9 @@ SHIPPED_SNIPPET = os.path.join(os.path.dirname(__file__), '..', '..', 'etc',
 
 
 def paste_ini_with_extension(nova_ini, snippet):
-    """nova's api-paste.ini with the extension mounted as the docs say.
-
-    The urlmap line is taken from the shipped snippet's instructions and
-    added to ``[composite:osapi_compute]``; the snippet's sections are
-    appended unchanged.
-    """
-    snippet_text = open(snippet).read()
-    mount = re.search(r'^#\s+(/v2\.1/os-livemig: \S+)$', snippet_text,
-                      re.MULTILINE).group(1)
-    lines = open(nova_ini).read().splitlines()
-    start = lines.index('[composite:osapi_compute]')
-    end = next((i for i in range(start + 1, len(lines))
-                if lines[i].startswith('[')), len(lines))
-    # The last non-empty line of the section keeps the section together.
-    while not lines[end - 1].strip():
-        end -= 1
-    lines.insert(end, mount)
-    return '\n'.join(lines) + '\n\n' + snippet_text
+    """nova's api-paste.ini with the extension mounted as the docs say."""
+    with open(nova_ini) as f, open(snippet) as g:
+        return paste.mount(f.read(), g.read())
 
 
 class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):

@@ -1,0 +1,654 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Start, inspect and stop the local cloud: ``python -m minicloud_lib.cloud``.
+
+Run through ``tools/minicloud``, which installs what is needed first. Every
+service is a process of its own with its log in ``$MINICLOUD_DIR/logs``;
+``up`` starts whatever is not running yet, so running it twice is fine.
+"""
+
+import argparse
+import dataclasses
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+from minicloud_lib import configs
+
+HOME = os.path.abspath(os.environ.get('MINICLOUD_DIR', '.minicloud'))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+ETC = os.path.join(HOME, 'etc')
+DATA = os.path.join(HOME, 'data')
+LOGS = os.path.join(HOME, 'logs')
+RUN = os.path.join(HOME, 'run')
+START_TIMEOUT = float(os.environ.get('MINICLOUD_START_TIMEOUT', '90'))
+
+# What the scheduler enforces in this cloud (nova.conf [livemig_ext]).
+LIVEMIG_OPTIONS = {
+    'same_availability_zone': 'True',
+    'migration_domain_mode': 'required',
+    'vcpu_max_utilization': '0.9',
+    'ram_max_utilization': '0.9',
+    'disk_max_utilization': '0.9',
+    'weigher_strategy': 'spread',
+}
+
+
+class StartError(Exception):
+    """A service did not start; the message says which and why."""
+
+
+@dataclasses.dataclass
+class Service:
+    name: str
+    argv: list
+    port: int | None = None
+    env: dict = dataclasses.field(default_factory=dict)
+    # An HTTP path that answers when the service is ready.
+    probe: str | None = None
+
+    @property
+    def log(self):
+        return os.path.join(LOGS, self.name + '.log')
+
+    @property
+    def pidfile(self):
+        return os.path.join(RUN, self.name + '.pid')
+
+
+def _gunicorn(name, factory, port, env=None, threads=4):
+    return Service(
+        name, [os.path.join(BIN, 'gunicorn'), '--bind',
+               '127.0.0.1:%d' % port, '--workers', '1', '--threads',
+               str(threads), '--timeout', '120', '--graceful-timeout', '5',
+               '--access-logfile', '-', '--pythonpath',
+               os.path.join(REPO, 'tools'), 'minicloud_lib.apps:%s()' %
+               factory],
+        port=port, env=env or {}, probe='/')
+
+
+def _nova(name, binary, *extra_conf):
+    argv = [os.path.join(BIN, binary), '--config-file',
+            os.path.join(ETC, 'nova.conf')]
+    for conf in extra_conf:
+        argv += ['--config-file', conf]
+    return Service(name, argv + ['--log-file', os.path.join(LOGS,
+                                                            name + '.log')])
+
+
+def services():
+    """Every service in start order (stopped in the reverse order)."""
+    ports = configs.PORTS
+    rabbit_home = os.path.join(DATA, 'rabbitmq')
+    return [
+        Service('mariadb', [
+            shutil.which('mariadbd') or '/usr/sbin/mariadbd',
+            '--no-defaults', '--user=root',
+            '--datadir=' + os.path.join(DATA, 'mariadb'),
+            '--port=%d' % ports['mariadb'], '--bind-address=127.0.0.1',
+            '--socket=' + os.path.join(RUN, 'mariadb.sock'),
+            '--pid-file=' + os.path.join(RUN, 'mariadbd.pid'),
+            '--skip-name-resolve', '--skip-log-bin',
+            '--max-connections=1000', '--innodb-buffer-pool-size=128M',
+            '--innodb-flush-log-at-trx-commit=0'],
+            port=ports['mariadb']),
+        Service('rabbitmq', ['/usr/lib/rabbitmq/bin/rabbitmq-server'],
+                port=ports['rabbitmq'], env=_rabbit_env(rabbit_home)),
+        _gunicorn('keystone', 'keystone', ports['keystone'],
+                  {'OS_KEYSTONE_CONFIG_FILES':
+                   os.path.join(ETC, 'keystone.conf')}),
+        _gunicorn('glance', 'glance_stub', ports['glance'], threads=2),
+        _gunicorn('neutron', 'neutron_stub', ports['neutron'], threads=2),
+        _gunicorn('placement', 'placement', ports['placement'],
+                  {'OS_PLACEMENT_CONFIG_DIR': ETC}),
+        _gunicorn('nova-api', 'nova_api', ports['nova-api'],
+                  {'OS_NOVA_CONFIG_DIR': ETC,
+                   'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'},
+                  threads=8),
+        _nova('nova-conductor', 'nova-conductor'),
+        _nova('nova-scheduler', 'nova-scheduler'),
+    ] + [_nova('nova-compute-' + host.name, 'nova-compute',
+               os.path.join(ETC, host.name + '.conf'))
+         for host in configs.HOSTS]
+
+
+def _rabbit_env(home):
+    return {
+        'HOME': home,
+        'RABBITMQ_NODENAME': 'minicloud@localhost',
+        'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
+        'RABBITMQ_NODE_PORT': str(configs.PORTS['rabbitmq']),
+        'RABBITMQ_DIST_PORT': str(configs.PORTS['rabbitmq-dist']),
+        'ERL_EPMD_PORT': str(configs.PORTS['epmd']),
+        'ERL_EPMD_ADDRESS': '127.0.0.1',
+        'RABBITMQ_MNESIA_BASE': os.path.join(home, 'mnesia'),
+        'RABBITMQ_LOG_BASE': LOGS,
+        'RABBITMQ_LOGS': '-',
+        'RABBITMQ_ENABLED_PLUGINS_FILE': os.path.join(home,
+                                                      'enabled_plugins'),
+        'RABBITMQ_CONFIG_FILE': os.path.join(home, 'rabbitmq'),
+        'RABBITMQ_PID_FILE': os.path.join(RUN, 'rabbitmq-beam.pid'),
+    }
+
+
+# -- processes -------------------------------------------------------------
+
+def pid_of(service):
+    """The pid of the service's running process, or None.
+
+    The pid file holds the pid and the process's start time, so a pid
+    reused by another program is not mistaken for the service.
+    """
+    try:
+        with open(service.pidfile) as f:
+            pid, started = f.read().split()
+        if _start_time(int(pid)) == started and not _zombie(int(pid)):
+            return int(pid)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _start_time(pid):
+    with open('/proc/%d/stat' % pid) as f:
+        return f.read().rsplit(')', 1)[1].split()[19]
+
+
+def port_open(port, timeout=0.5):
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def tail(path, lines=25):
+    try:
+        with open(path, errors='replace') as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return '(no log at %s)\n' % path
+
+
+def _http_ok(port, path):
+    import http.client
+    try:
+        conn = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
+        conn.request('GET', path)
+        status = conn.getresponse().status
+        conn.close()
+        return status < 500
+    except OSError:
+        return False
+
+
+def start(service):
+    """Start one service unless it runs; wait until it answers."""
+    if pid_of(service):
+        print('  %-24s already running' % service.name)
+        return False
+    if service.port and port_open(service.port):
+        raise StartError(
+            'port %d, needed by %s, is taken by another program:\n%s' % (
+                service.port, service.name, _who_listens(service.port)))
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'tools'),
+               **service.env)
+    with open(service.log, 'ab') as log:
+        proc = subprocess.Popen(service.argv, stdout=log,
+                                stderr=subprocess.STDOUT, env=env,
+                                stdin=subprocess.DEVNULL,
+                                start_new_session=True, cwd=HOME)
+    with open(service.pidfile, 'w') as f:
+        f.write('%d %s' % (proc.pid, _start_time(proc.pid)))
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise StartError('%s exited with code %s while starting; the '
+                             'last lines of %s:\n%s' % (
+                                 service.name, proc.returncode, service.log,
+                                 tail(service.log)))
+        if service.port is None or (
+                port_open(service.port) and (
+                    service.probe is None or
+                    _http_ok(service.port, service.probe))):
+            print('  %-24s started (pid %d)' % (service.name, proc.pid))
+            return True
+        time.sleep(0.3)
+    raise StartError('%s did not answer on port %s within %d s; the last '
+                     'lines of %s:\n%s' % (service.name, service.port,
+                                           START_TIMEOUT, service.log,
+                                           tail(service.log)))
+
+
+def _who_listens(port):
+    ss = shutil.which('ss')
+    if not ss:
+        return '(ss is not installed to tell which)'
+    out = subprocess.run([ss, '-ltnpH', 'sport = :%d' % port],
+                         capture_output=True, text=True).stdout
+    return out.strip() or '(unknown)'
+
+
+def stop(service, timeout=15):
+    pid = pid_of(service)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and os.path.exists('/proc/%d' % pid):
+        if _zombie(pid):
+            break
+        time.sleep(0.2)
+    else:
+        if os.path.exists('/proc/%d' % pid):
+            os.killpg(pid, signal.SIGKILL)
+    os.unlink(service.pidfile)
+    print('  %-24s stopped' % service.name)
+    return True
+
+
+def _zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except OSError:
+        return True
+
+
+def run(argv, what, **kwargs):
+    """Run a setup command; on failure say what failed and show output."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'tools'),
+               **kwargs.pop('env', {}))
+    result = subprocess.run(argv, capture_output=True, text=True, env=env,
+                            cwd=HOME, **kwargs)
+    if result.returncode:
+        raise StartError('%s failed (%s exited %d):\n%s%s' % (
+            what, os.path.basename(argv[0]), result.returncode,
+            result.stdout[-3000:], result.stderr[-3000:]))
+    return result.stdout
+
+
+# -- setting up ------------------------------------------------------------
+
+def _marker(name):
+    return os.path.join(DATA, '.done-' + name)
+
+
+def once(name, func):
+    """Run a setup step unless it completed before."""
+    if not os.path.exists(_marker(name)):
+        func()
+        open(_marker(name), 'w').close()
+
+
+def write_configs():
+    """(Re)write every configuration file from the templates."""
+    from nova_livemig_ext.api import paste
+    for path in (ETC, LOGS, RUN, DATA):
+        os.makedirs(path, exist_ok=True)
+    files = {
+        'keystone.conf': configs.keystone_conf(DATA),
+        'placement.conf': configs.placement_conf(),
+        'nova.conf': configs.nova_conf(DATA, LIVEMIG_OPTIONS),
+    }
+    for host in configs.HOSTS:
+        files[host.name + '.conf'] = configs.compute_conf(DATA, host)
+        os.makedirs(os.path.join(DATA, host.name), exist_ok=True)
+    nova_paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+    with open(nova_paste) as f, open(os.path.join(
+            REPO, 'etc', 'api-paste.ini')) as g:
+        files['api-paste.ini'] = paste.mount(f.read(), g.read())
+    for name, text in files.items():
+        with open(os.path.join(ETC, name), 'w') as f:
+            f.write(text)
+    _install_driver()
+    rabbit = os.path.join(DATA, 'rabbitmq')
+    os.makedirs(os.path.join(rabbit, 'mnesia'), exist_ok=True)
+    with open(os.path.join(rabbit, 'enabled_plugins'), 'w') as f:
+        f.write('[].\n')
+    with open(os.path.join(rabbit, 'rabbitmq.conf'), 'w') as f:
+        f.write('log.console = true\nlog.file = false\n')
+
+
+def _install_driver():
+    """Make the fake hypervisor loadable as nova.virt.minicloud.
+
+    nova loads ``compute_driver`` from the nova.virt package only; the
+    local cloud's virtualenv gets a link there to minicloud_lib/driver.py.
+    """
+    import nova.virt
+    link = os.path.join(os.path.dirname(nova.virt.__file__), 'minicloud.py')
+    target = os.path.join(REPO, 'tools', 'minicloud_lib', 'driver.py')
+    if os.path.realpath(link) != target:
+        if os.path.lexists(link):
+            os.unlink(link)
+        os.symlink(target, link)
+
+
+def _mariadb_install():
+    run(['mariadb-install-db', '--no-defaults', '--user=root',
+         '--datadir=' + os.path.join(DATA, 'mariadb'),
+         '--auth-root-authentication-method=normal', '--skip-test-db'],
+        'creating the MariaDB data directory')
+
+
+def _mariadb_databases():
+    sql = ''.join(
+        'CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4;' % name
+        for name in ('keystone', 'placement', 'nova_api', 'nova',
+                     'nova_cell0'))
+    sql += ("CREATE USER IF NOT EXISTS 'minicloud'@'127.0.0.1' "
+            "IDENTIFIED BY '%s';GRANT ALL ON *.* TO 'minicloud'@'127.0.0.1';"
+            % configs.PASSWORD)
+    run(['mariadb', '--no-defaults', '-uroot',
+         '--socket=' + os.path.join(RUN, 'mariadb.sock'), '-e', sql],
+        'creating the databases')
+
+
+def _keystone_manage(*args):
+    run([os.path.join(BIN, 'keystone-manage'), '--config-file',
+         os.path.join(ETC, 'keystone.conf')] + list(args),
+        'keystone-manage ' + args[0])
+
+
+def _keystone_setup():
+    _keystone_manage('db_sync')
+    for repo in ('fernet-keys', 'credential-keys'):
+        os.makedirs(os.path.join(DATA, 'keystone', repo), exist_ok=True)
+    user = ['--keystone-user', 'root', '--keystone-group', 'root']
+    _keystone_manage('fernet_setup', *user)
+    _keystone_manage('credential_setup', *user)
+
+
+def _keystone_bootstrap():
+    identity = configs.url('keystone', '/v3')
+    _keystone_manage('bootstrap', '--bootstrap-password', configs.PASSWORD,
+                     '--bootstrap-admin-url', identity,
+                     '--bootstrap-internal-url', identity,
+                     '--bootstrap-public-url', identity,
+                     '--bootstrap-region-id', configs.REGION)
+
+
+def _nova_manage(*args):
+    return run([os.path.join(BIN, 'nova-manage'), '--config-file',
+                os.path.join(ETC, 'nova.conf')] + list(args),
+               'nova-manage ' + ' '.join(args))
+
+
+def _nova_databases():
+    _nova_manage('api_db', 'sync')
+    _nova_manage('cell_v2', 'map_cell0')
+    _nova_manage('cell_v2', 'create_cell', '--name', 'cell1')
+    _nova_manage('db', 'sync')
+
+
+def admin_connection():
+    import openstack
+    return openstack.connect(
+        auth_url=configs.url('keystone', '/v3'), username='admin',
+        password=configs.PASSWORD, project_name='admin',
+        user_domain_name='Default', project_domain_name='Default',
+        region_name=configs.REGION, compute_api_version='2.95')
+
+
+CATALOG = (
+    ('placement', 'placement', configs.url('placement')),
+    ('nova', 'compute', configs.url('nova-api', '/v2.1')),
+    ('glance', 'image', configs.url('glance')),
+    ('neutron', 'network', configs.url('neutron')),
+)
+
+
+def _catalog(conn):
+    """Service users and endpoints (find or create)."""
+    identity = conn.identity
+    service_project = (identity.find_project('service') or
+                       identity.create_project(name='service',
+                                               domain_id='default'))
+    admin_role = identity.find_role('admin')
+    for user in ('nova', 'placement'):
+        found = identity.find_user(user) or identity.create_user(
+            name=user, password=configs.PASSWORD, domain_id='default')
+        identity.assign_project_role_to_user(service_project, found,
+                                             admin_role)
+    for name, kind, address in CATALOG:
+        service = identity.find_service(name) or identity.create_service(
+            name=name, type=kind)
+        have = {e.interface for e in identity.endpoints(
+            service_id=service.id)}
+        for interface in ('public', 'internal', 'admin'):
+            if interface not in have:
+                identity.create_endpoint(
+                    service_id=service.id, interface=interface,
+                    url=address, region_id=configs.REGION)
+
+
+def _wait_for_computes(conn, nova):
+    """Wait until every nova-compute reports up and its node is mapped."""
+    names = {host.name for host in configs.HOSTS}
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        for service in nova:
+            if service.name.startswith('nova-compute') and not pid_of(
+                    service):
+                raise StartError('%s exited while starting; the last lines '
+                                 'of %s:\n%s' % (service.name, service.log,
+                                                 tail(service.log)))
+        up = {s.host for s in conn.compute.services(binary='nova-compute')
+              if s.state == 'up'}
+        nodes = set()
+        if names <= up:
+            # A compute node is listed once its host is mapped to the cell.
+            _nova_manage('cell_v2', 'discover_hosts')
+            nodes = {h.name for h in conn.compute.hypervisors()}
+            if names <= nodes:
+                return
+        if time.monotonic() > deadline:
+            late = sorted(names - (up & nodes))
+            raise StartError('nova-compute on %s did not report within %d '
+                             's; the last lines of its log:\n%s' % (
+                                 ', '.join(late), START_TIMEOUT,
+                                 tail(os.path.join(
+                                     LOGS, 'nova-compute-%s.log' % late[0]))))
+        time.sleep(1)
+
+
+FLAVORS = (
+    ('m1.tiny', 1, 512, 1),
+    ('m1.small', 1, 2048, 10),
+    ('m1.medium', 2, 4096, 20),
+)
+
+
+def _topology(conn):
+    """Aggregates for zones and migration domains, and flavors."""
+    compute = conn.compute
+    groups = {}
+    for host in configs.HOSTS:
+        groups.setdefault(('zone', host.availability_zone), []).append(
+            host.name)
+        groups.setdefault(('domain', host.migration_domain), []).append(
+            host.name)
+    for (kind, name), hosts in sorted(groups.items()):
+        aggregate = compute.find_aggregate(name)
+        if aggregate is None:
+            aggregate = compute.create_aggregate(
+                name=name,
+                availability_zone=name if kind == 'zone' else None)
+            if kind == 'domain':
+                compute.set_aggregate_metadata(
+                    aggregate, {'livemig_domain': name})
+        for host in sorted(set(hosts) - set(aggregate.hosts or ())):
+            compute.add_host_to_aggregate(aggregate, host)
+    for name, vcpus, ram, disk in FLAVORS:
+        if compute.find_flavor(name) is None:
+            compute.create_flavor(name=name, vcpus=vcpus, ram=ram,
+                                  disk=disk)
+
+
+def write_openrc():
+    with open(os.path.join(HOME, 'openrc'), 'w') as f:
+        f.write('# Credentials of the local cloud\'s admin.\n' + ''.join(
+            'export %s=%s\n' % item for item in sorted(openrc().items())))
+
+
+def openrc(user='admin', project='admin'):
+    return {
+        'OS_AUTH_URL': configs.url('keystone', '/v3'),
+        'OS_USERNAME': user, 'OS_PASSWORD': configs.PASSWORD,
+        'OS_PROJECT_NAME': project, 'OS_USER_DOMAIN_NAME': 'Default',
+        'OS_PROJECT_DOMAIN_NAME': 'Default',
+        'OS_REGION_NAME': configs.REGION, 'OS_IDENTITY_API_VERSION': '3',
+        'OS_COMPUTE_API_VERSION': '2.95',
+    }
+
+
+# -- commands --------------------------------------------------------------
+
+def up(args):
+    began = time.monotonic()
+    write_configs()
+    by_name = {s.name: s for s in services()}
+    print('Starting the local cloud in %s' % HOME)
+    if not os.path.isdir(os.path.join(DATA, 'mariadb', 'mysql')):
+        _mariadb_install()
+    start(by_name['mariadb'])
+    once('databases', _mariadb_databases)
+    start(by_name['rabbitmq'])
+    once('keystone', _keystone_setup)
+    once('keystone-bootstrap', _keystone_bootstrap)
+    once('placement-db', lambda: run(
+        [os.path.join(BIN, 'placement-manage'), '--config-file',
+         os.path.join(ETC, 'placement.conf'), 'db', 'sync'],
+        'placement-manage db sync'))
+    once('nova-db', _nova_databases)
+    for name in ('keystone', 'glance', 'neutron'):
+        start(by_name[name])
+    _catalog(admin_connection())
+    # A new token: the first one was issued before the catalog was complete.
+    conn = admin_connection()
+    nova = [s for s in services() if s.name.startswith('nova-')]
+    for service in [by_name['placement']] + nova:
+        start(service)
+    _wait_for_computes(conn, nova)
+    _topology(conn)
+    write_openrc()
+    print('The cloud is up (%.0f s). Admin credentials: %s' % (
+        time.monotonic() - began, os.path.join(HOME, 'openrc')))
+    print('Try: source %s; openstack livemig host list' % os.path.join(
+        HOME, 'openrc'))
+
+
+def down(args):
+    stopped = False
+    for service in reversed(services()):
+        stopped = stop(service) or stopped
+    # epmd outlives RabbitMQ; it is ours when it listens on our port.
+    if port_open(configs.PORTS['epmd']) and shutil.which('epmd'):
+        subprocess.run(['epmd', '-port', str(configs.PORTS['epmd']),
+                        '-kill'], capture_output=True)
+    print('The cloud is down.' if stopped else 'Nothing was running.')
+
+
+def status(args):
+    rows = []
+    for service in services():
+        pid = pid_of(service)
+        state = 'running' if pid else 'stopped'
+        if pid and service.port and not port_open(service.port):
+            state = 'not answering'
+        rows.append((service.name, state, pid or '-',
+                     service.port or '-'))
+    print('%-24s %-14s %-8s %s' % ('service', 'state', 'pid', 'port'))
+    for row in rows:
+        print('%-24s %-14s %-8s %s' % row)
+    if all(row[1] == 'running' for row in rows):
+        print()
+        for service in admin_connection().compute.services():
+            print('%-16s %-12s %-9s %s' % (service.binary, service.host,
+                                           service.status, service.state))
+    return 0 if all(row[1] == 'running' for row in rows) else 3
+
+
+def wipe(args):
+    down(args)
+    keep = set() if args.all else {'venv'}
+    for name in os.listdir(HOME) if os.path.isdir(HOME) else ():
+        if name not in keep:
+            path = os.path.join(HOME, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+    print('Wiped %s%s.' % (HOME, '' if args.all else ' (kept the venv)'))
+
+
+def _one(name):
+    found = [s for s in services() if s.name in (name, 'nova-compute-' +
+                                                 name)]
+    if not found:
+        raise StartError('no service named %s; services: %s' % (
+            name, ', '.join(s.name for s in services())))
+    return found[0]
+
+
+def start_one(args):
+    write_configs()
+    start(_one(args.service))
+
+
+def stop_one(args):
+    if not stop(_one(args.service)):
+        print('%s was not running' % args.service)
+
+
+def demo(args):
+    from minicloud_lib import demo as demo_mod
+    up(args)
+    demo_mod.run_demo()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog='minicloud', description=__doc__)
+    commands = parser.add_subparsers(dest='command', required=True)
+    for name, func in (('up', up), ('demo', demo), ('status', status),
+                       ('down', down)):
+        commands.add_parser(name).set_defaults(func=func)
+    wiper = commands.add_parser('wipe')
+    wiper.add_argument('--all', action='store_true',
+                       help='remove the virtualenv too')
+    wiper.set_defaults(func=wipe)
+    for name, func in (('start', start_one), ('stop', stop_one)):
+        one = commands.add_parser(name)
+        one.add_argument('service', help='e.g. nova-scheduler or compute2')
+        one.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    os.makedirs(HOME, exist_ok=True)
+    try:
+        return args.func(args) or 0
+    except StartError as exc:
+        print('minicloud: %s' % exc, file=sys.stderr)
+        return 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())
