@@ -32,7 +32,9 @@ from minicloud_lib import configs
 HOME = os.path.abspath(os.environ.get('MINICLOUD_DIR', '.minicloud'))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
+# The cloud's own virtualenv (tools/minicloud makes it); the end-to-end
+# tests import this module from another one.
+BIN = os.path.join(HOME, 'venv', 'bin')
 ETC = os.path.join(HOME, 'etc')
 DATA = os.path.join(HOME, 'data')
 LOGS = os.path.join(HOME, 'logs')
@@ -313,7 +315,7 @@ def write_configs():
     for host in configs.HOSTS:
         files[host.name + '.conf'] = configs.compute_conf(DATA, host)
         os.makedirs(os.path.join(DATA, host.name), exist_ok=True)
-    nova_paste = os.path.join(sys.prefix, 'etc', 'nova', 'api-paste.ini')
+    nova_paste = os.path.join(HOME, 'venv', 'etc', 'nova', 'api-paste.ini')
     with open(nova_paste) as f, open(os.path.join(
             REPO, 'etc', 'api-paste.ini')) as g:
         files['api-paste.ini'] = paste.mount(f.read(), g.read())

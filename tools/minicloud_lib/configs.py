@@ -133,6 +133,9 @@ transport_url = {rabbit_url()}
 compute_driver = minicloud.MinicloudDriver
 default_log_levels = {LOG_LEVELS}
 heal_instance_info_cache_interval = -1
+# A stopped nova-compute shows as down after 20 s rather than 60 s.
+report_interval = 5
+service_down_time = 20
 sync_power_state_interval = -1
 [api_database]
 connection = {db_url('nova_api')}

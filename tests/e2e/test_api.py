@@ -1,0 +1,68 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The API extension in the real nova-api, behind real keystone tokens."""
+
+import keystoneauth1.session
+
+from minicloud_lib import configs
+from tests.e2e import base
+
+
+class TestApiThroughKeystone(base.E2ETestCase):
+
+    def test_admin_lists_every_host_with_zone_and_domain(self):
+        response = self.livemig('/hosts')
+        self.assertEqual(200, response.status_code, response.text)
+        hosts = {h['host']: h for h in response.json()['hosts']}
+        self.assertEqual({h.name for h in configs.HOSTS}, set(hosts))
+        for host in configs.HOSTS:
+            self.assertEqual(host.availability_zone,
+                             hosts[host.name]['availability_zone'])
+            self.assertEqual([host.migration_domain],
+                             hosts[host.name]['migration_domains'])
+            self.assertEqual(16, hosts[host.name]['resources']['VCPU'][
+                'capacity'])
+        self.assertEqual([], response.json()['unreachable_cells'])
+
+    def test_member_is_forbidden_with_a_fault_body(self):
+        member = base.connect('alice', 'demo-a')
+        for path in ('/hosts', '/hosts/compute1',
+                     '/hosts/compute1/servers'):
+            response = self.livemig(path, session=member.session)
+            self.assertEqual(403, response.status_code, path)
+            fault = response.json()['forbidden']
+            self.assertEqual(403, fault['code'])
+            self.assertIn('livemig_ext:hosts', fault['message'])
+
+    def test_no_token_is_401(self):
+        anonymous = keystoneauth1.session.Session()
+        response = anonymous.get(
+            configs.url('nova-api', '/v2.1/os-livemig/hosts'),
+            raise_exc=False)
+        self.assertEqual(401, response.status_code)
+
+    def test_a_forged_token_is_401(self):
+        response = self.livemig('/hosts', session=keystoneauth1.session
+                                .Session(), headers={
+                                    'X-Auth-Token': 'gAAAAA-forged'})
+        self.assertEqual(401, response.status_code)
+
+    def test_unknown_host_is_404_naming_it(self):
+        response = self.livemig('/hosts/compute9')
+        self.assertEqual(404, response.status_code)
+        self.assertIn('compute9',
+                      response.json()['itemNotFound']['message'])
+
+    def test_every_host_matches_placement(self):
+        """Runs first among the tests: right after the demo's moves."""
+        self.assert_hosts_match_placement()
