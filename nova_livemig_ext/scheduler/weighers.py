@@ -12,11 +12,13 @@
 
 """VacantResourceWeigher: rank live-migration destinations by headroom.
 
-Enable it in nova.conf::
+Enable it in nova.conf, on one line (``weight_classes`` is a single
+comma-separated list: a second ``weight_classes`` line replaces the first)::
 
     [filter_scheduler]
-    weight_classes = nova.scheduler.weights.all_weighers
-    weight_classes = nova_livemig_ext.scheduler.weighers.VacantResourceWeigher
+    weight_classes = nova.scheduler.weights.all_weighers,WEIGHER
+
+where WEIGHER is ``nova_livemig_ext.scheduler.weighers.VacantResourceWeigher``.
 """
 
 import nova.conf

@@ -153,8 +153,7 @@ workers = 1
 available_filters = nova.scheduler.filters.all_filters
 available_filters = {FILTER}
 enabled_filters = {ENABLED_FILTERS}
-weight_classes = nova.scheduler.weights.all_weighers
-weight_classes = {WEIGHER}
+weight_classes = nova.scheduler.weights.all_weighers,{WEIGHER}
 [livemig_ext]
 {livemig}
 [oslo_concurrency]
