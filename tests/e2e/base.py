@@ -10,66 +10,63 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""What the end-to-end tests share: clients of the running local cloud.
+"""What the end-to-end tests share: clients of the cloud under test.
 
-The tests run against ``tools/minicloud up`` (real keystone, placement,
-nova-api, nova-conductor, nova-scheduler and four nova-compute processes)
-from the cloud's own virtualenv, with ``tools`` on the Python path. They
-skip when no cloud is running, and say so.
+The tests run against the local cloud of ``tools/minicloud`` (real
+keystone, placement, nova-api, nova-conductor, nova-scheduler and four
+nova-compute processes) or against a devstack node (``OS_CLOUD``): see
+``tests/e2e/target.py``. Without a cloud they skip, and say so, unless
+``MINICLOUD_REQUIRED`` is set (CI): then they fail.
 """
 
 import os
 import time
 
-import openstack
 import testtools
 
-from minicloud_lib import apps
-from minicloud_lib import cloud
-from minicloud_lib import configs
+from tests.e2e import target
 
-MICROVERSION = '2.95'
-# The hosts the tests move servers between: compute1 and compute2 share
-# az1 and nfs-a; compute3 (az1, ceph-b) and compute4 (az2, nfs-a) are each
-# forbidden from them by one rule.
-SOURCE, PEER, OTHER_DOMAIN, OTHER_ZONE = (
-    'compute1', 'compute2', 'compute3', 'compute4')
-SCHEDULER_LOG = os.path.join(cloud.LOGS, 'nova-scheduler.log')
-
-
-def connect(user='admin', project='admin'):
-    return openstack.connect(
-        auth_url=configs.url('keystone', '/v3'), username=user,
-        password=configs.PASSWORD, project_name=project,
-        user_domain_name='Default', project_domain_name='Default',
-        region_name=configs.REGION, compute_api_version=MICROVERSION)
-
-
-def cloud_is_up():
-    return all(cloud.pid_of(service) for service in cloud.services())
+MICROVERSION = target.MICROVERSION
 
 
 class E2ETestCase(testtools.TestCase):
-    """Admin and member clients; servers made by a test are deleted."""
+    """Admin and member clients; servers made by a test are deleted.
+
+    ``self.source`` and ``self.peer`` share a zone and a migration domain;
+    ``self.other_domain`` shares the zone only, ``self.other_zone`` the
+    domain only.
+    """
 
     # Starting a server or a nova-compute takes seconds, not minutes.
     timeout = 120
 
     def setUp(self):
         super().setUp()
-        if not cloud_is_up():
-            why = 'the local cloud is not running: tools/minicloud up'
+        self.target = target.current()
+        why = self.target.missing()
+        if why:
             if os.environ.get('MINICLOUD_REQUIRED'):
                 self.fail(why + ' failed or was not run')
             self.skipTest(why + ' starts it')
-        self.admin = connect()
+        self.admin = self.target.connect()
         self.compute = self.admin.compute
+        self.target.ensure_topology(self.admin)
+        roles = self.target.hosts(self.admin)
+        self.source, self.peer, self.other_domain, self.other_zone = (
+            roles['compute1'], roles['compute2'], roles['compute3'],
+            roles['compute4'])
+        self.api = self.admin.endpoint_for('compute').rstrip('/') + \
+            '/os-livemig'
+
+    def member(self):
+        """A connection of a user with the member role only."""
+        return self.target.connect(*target.ensure_member(self.admin))
 
     # -- servers -----------------------------------------------------------
 
     def boot(self, name, flavor='m1.small', host=None):
         """Boot a server as admin (on a named host, no zone) and wait."""
-        body = {'name': name, 'imageRef': apps.IMAGE_ID,
+        body = {'name': name, 'imageRef': self.target.image_id(self.admin),
                 'flavorRef': self.flavor_id(flavor), 'networks': 'none'}
         if host:
             body['host'] = host
@@ -141,9 +138,7 @@ class E2ETestCase(testtools.TestCase):
     def livemig(self, path, session=None, **kwargs):
         """GET a path of the API extension (through nova-api)."""
         session = session or self.admin.session
-        return session.get(
-            configs.url('nova-api', '/v2.1/os-livemig' + path),
-            raise_exc=False, **kwargs)
+        return session.get(self.api + path, raise_exc=False, **kwargs)
 
     def placement_usage(self):
         """{host: {resource class: used}} as placement reports it."""
@@ -155,13 +150,11 @@ class E2ETestCase(testtools.TestCase):
             usage[provider.name] = body['usages']
         return usage
 
-    def scheduler_log_since(self, offset):
-        with open(SCHEDULER_LOG, errors='replace') as f:
-            f.seek(offset)
-            return f.read()
+    def scheduler_log_since(self, mark):
+        return self.target.log_since(mark)
 
-    def scheduler_log_size(self):
-        return os.path.getsize(SCHEDULER_LOG)
+    def scheduler_log_mark(self):
+        return self.target.log_mark()
 
     def assert_hosts_match_placement(self):
         """used and free of every host agree with placement's usages.
@@ -177,8 +170,9 @@ class E2ETestCase(testtools.TestCase):
             if before == usage or time.monotonic() > deadline:
                 break
             time.sleep(0.5)
-        self.assertEqual({h.name for h in configs.HOSTS},
-                         {host['host'] for host in hosts})
+        self.assertEqual(
+            {s.host for s in self.compute.services(binary='nova-compute')},
+            {host['host'] for host in hosts})
         for host in hosts:
             for rc, entry in host['resources'].items():
                 self.assertEqual(usage[host['host']].get(rc, 0),

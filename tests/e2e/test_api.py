@@ -14,8 +14,8 @@
 
 import keystoneauth1.session
 
-from minicloud_lib import configs
 from tests.e2e import base
+from tests.e2e import target
 
 
 class TestApiThroughKeystone(base.E2ETestCase):
@@ -24,20 +24,24 @@ class TestApiThroughKeystone(base.E2ETestCase):
         response = self.livemig('/hosts')
         self.assertEqual(200, response.status_code, response.text)
         hosts = {h['host']: h for h in response.json()['hosts']}
-        self.assertEqual({h.name for h in configs.HOSTS}, set(hosts))
-        for host in configs.HOSTS:
+        self.assertEqual(
+            {s.host for s in self.compute.services(binary='nova-compute')},
+            set(hosts))
+        roles = self.target.hosts(self.admin)
+        for role, host in target.TOPOLOGY.items():
+            shown = hosts[roles[role]]
             self.assertEqual(host.availability_zone,
-                             hosts[host.name]['availability_zone'])
-            self.assertEqual([host.migration_domain],
-                             hosts[host.name]['migration_domains'])
-            self.assertEqual(16, hosts[host.name]['resources']['VCPU'][
-                'capacity'])
+                             shown['availability_zone'])
+            self.assertIn(host.migration_domain, shown['migration_domains'])
+            vcpu = shown['resources']['VCPU']
+            self.assertEqual((vcpu['total'] - vcpu['reserved']) *
+                             vcpu['allocation_ratio'], vcpu['capacity'])
         self.assertEqual([], response.json()['unreachable_cells'])
 
     def test_member_is_forbidden_with_a_fault_body(self):
-        member = base.connect('alice', 'demo-a')
-        for path in ('/hosts', '/hosts/compute1',
-                     '/hosts/compute1/servers'):
+        member = self.member()
+        for path in ('/hosts', '/hosts/' + self.source,
+                     '/hosts/%s/servers' % self.source):
             response = self.livemig(path, session=member.session)
             self.assertEqual(403, response.status_code, path)
             fault = response.json()['forbidden']
@@ -46,9 +50,7 @@ class TestApiThroughKeystone(base.E2ETestCase):
 
     def test_no_token_is_401(self):
         anonymous = keystoneauth1.session.Session()
-        response = anonymous.get(
-            configs.url('nova-api', '/v2.1/os-livemig/hosts'),
-            raise_exc=False)
+        response = anonymous.get(self.api + '/hosts', raise_exc=False)
         self.assertEqual(401, response.status_code)
 
     def test_a_forged_token_is_401(self):
@@ -58,9 +60,9 @@ class TestApiThroughKeystone(base.E2ETestCase):
         self.assertEqual(401, response.status_code)
 
     def test_unknown_host_is_404_naming_it(self):
-        response = self.livemig('/hosts/compute9')
+        response = self.livemig('/hosts/no-such-host-9')
         self.assertEqual(404, response.status_code)
-        self.assertIn('compute9',
+        self.assertIn('no-such-host-9',
                       response.json()['itemNotFound']['message'])
 
     def test_every_host_matches_placement(self):

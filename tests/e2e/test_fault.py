@@ -14,7 +14,6 @@
 
 import time
 
-from minicloud_lib import cloud
 from tests.e2e import base
 
 
@@ -24,9 +23,7 @@ class TestComputeDown(base.E2ETestCase):
 
     def setUp(self):
         super().setUp()
-        self.clear_hosts(base.SOURCE, base.PEER)
-        self.peer = [s for s in cloud.services()
-                     if s.name == 'nova-compute-' + base.PEER][0]
+        self.clear_hosts(self.source, self.peer)
 
     def state(self, host):
         return self.livemig('/hosts/' + host).json()['host']['service'][
@@ -40,41 +37,41 @@ class TestComputeDown(base.E2ETestCase):
             time.sleep(1)
 
     def restart_peer(self):
-        if not cloud.pid_of(self.peer):
-            cloud.start(self.peer)
-        self.wait_for_state(base.PEER, 'up')
+        self.target.start_compute(self.peer)
+        self.wait_for_state(self.peer, 'up')
 
     def test_stopped_compute_is_never_picked_and_comes_back(self):
-        server = self.boot('e2e-fault', host=base.SOURCE)
-        self.assertTrue(cloud.stop(self.peer))
+        server = self.boot('e2e-fault', host=self.source)
+        self.assertTrue(self.target.stop_compute(self.peer))
         self.addCleanup(self.restart_peer)
-        self.wait_for_state(base.PEER, 'down')
+        self.wait_for_state(self.peer, 'down')
 
         # Only the stopped host could take the server: the move fails and
         # the server stays ACTIVE where it was.
-        offset = self.scheduler_log_size()
+        mark = self.scheduler_log_mark()
         response = self.live_migrate(server)
         self.assertEqual(202, response.status_code, response.text)
         server = self.settled(server)
-        self.assertEqual((base.SOURCE, 'ACTIVE'),
+        self.assertEqual((self.source, 'ACTIVE'),
                          (server.compute_host, server.status))
         self.assertEqual('error', self.last_migration(server)['status'])
-        log = self.scheduler_log_since(offset)
+        log = self.scheduler_log_since(mark)
         self.assertIn('No destination for live-migration of server %s' %
                       server.id, log)
         ours = [line for line in log.splitlines()
-                if 'nova_livemig_ext' in line]
-        self.assertNotIn(base.PEER, '\n'.join(ours))
+                if 'nova_livemig_ext' in line and server.id in line]
+        self.assertTrue(ours)
+        self.assertNotIn(self.peer, '\n'.join(ours))
 
         # Named, it is refused as well (nova checks the service is up).
-        response = self.live_migrate(server, base.PEER)
+        response = self.live_migrate(server, self.peer)
         self.assertEqual(202, response.status_code, response.text)
-        self.assertEqual(base.SOURCE, self.settled(server).compute_host)
+        self.assertEqual(self.source, self.settled(server).compute_host)
         self.assertEqual('error', self.last_migration(server)['status'])
 
         self.restart_peer()
         self.assertEqual(202, self.live_migrate(server).status_code)
         server = self.settled(server)
-        self.assertEqual((base.PEER, 'ACTIVE'),
+        self.assertEqual((self.peer, 'ACTIVE'),
                          (server.compute_host, server.status))
         self.assert_hosts_match_placement()

@@ -28,6 +28,7 @@ import sys
 import time
 
 from minicloud_lib import configs
+from minicloud_lib import devstack
 
 HOME = os.path.abspath(os.environ.get('MINICLOUD_DIR', '.minicloud'))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(
@@ -303,25 +304,41 @@ def once(name, func):
 
 
 def write_configs():
-    """(Re)write every configuration file from the templates."""
+    """(Re)write every configuration file.
+
+    nova.conf and api-paste.ini come from the templates, or, with
+    ``DEVSTACK_DIR`` set, from the devstack plugin (minicloud_lib.devstack).
+    """
     from nova_livemig_ext.api import paste
     for path in (ETC, LOGS, RUN, DATA):
         os.makedirs(path, exist_ok=True)
+    devstack_dir = devstack.helpers()
     files = {
         'keystone.conf': configs.keystone_conf(DATA),
         'placement.conf': configs.placement_conf(),
-        'nova.conf': configs.nova_conf(DATA, LIVEMIG_OPTIONS),
+        'nova.conf': configs.nova_conf(DATA, LIVEMIG_OPTIONS,
+                                       plugin=devstack_dir is None),
     }
     for host in configs.HOSTS:
         files[host.name + '.conf'] = configs.compute_conf(DATA, host)
         os.makedirs(os.path.join(DATA, host.name), exist_ok=True)
-    nova_paste = os.path.join(HOME, 'venv', 'etc', 'nova', 'api-paste.ini')
-    with open(nova_paste) as f, open(os.path.join(
-            REPO, 'etc', 'api-paste.ini')) as g:
-        files['api-paste.ini'] = paste.mount(f.read(), g.read())
+    with open(os.path.join(HOME, 'venv', 'etc', 'nova',
+                           'api-paste.ini')) as f:
+        files['api-paste.ini'] = f.read()
+    if devstack_dir is None:
+        with open(os.path.join(REPO, 'etc', 'api-paste.ini')) as f:
+            files['api-paste.ini'] = paste.mount(files['api-paste.ini'],
+                                                 f.read())
     for name, text in files.items():
         with open(os.path.join(ETC, name), 'w') as f:
             f.write(text)
+    if devstack_dir is not None:
+        devstack.configure(devstack_dir, REPO,
+                           os.path.join(ETC, 'nova.conf'),
+                           os.path.join(ETC, 'api-paste.ini'),
+                           configs.NOVA_FILTERS, LIVEMIG_OPTIONS)
+    with open(os.path.join(ETC, 'configured-by'), 'w') as f:
+        f.write('the devstack plugin\n' if devstack_dir else 'templates\n')
     _install_driver()
     rabbit = os.path.join(DATA, 'rabbitmq')
     os.makedirs(os.path.join(rabbit, 'mnesia'), exist_ok=True)
@@ -483,14 +500,27 @@ FLAVORS = (
 
 def _topology(conn):
     """Aggregates for zones and migration domains, and flavors."""
+    ensure_aggregates(conn, configs.HOSTS)
+    for name, vcpus, ram, disk in FLAVORS:
+        if conn.compute.find_flavor(name) is None:
+            conn.compute.create_flavor(name=name, vcpus=vcpus, ram=ram,
+                                       disk=disk)
+
+
+def ensure_aggregates(conn, hosts):
+    """One aggregate per zone and per migration domain (find or create).
+
+    :param hosts: ``configs.Host`` tuples naming each host's zone and
+        domain; the aggregates are named after the zones and domains.
+    """
     compute = conn.compute
     groups = {}
-    for host in configs.HOSTS:
+    for host in hosts:
         groups.setdefault(('zone', host.availability_zone), []).append(
             host.name)
         groups.setdefault(('domain', host.migration_domain), []).append(
             host.name)
-    for (kind, name), hosts in sorted(groups.items()):
+    for (kind, name), members in sorted(groups.items()):
         aggregate = compute.find_aggregate(name)
         if aggregate is None:
             aggregate = compute.create_aggregate(
@@ -499,12 +529,8 @@ def _topology(conn):
             if kind == 'domain':
                 compute.set_aggregate_metadata(
                     aggregate, {'livemig_domain': name})
-        for host in sorted(set(hosts) - set(aggregate.hosts or ())):
-            compute.add_host_to_aggregate(aggregate, host)
-    for name, vcpus, ram, disk in FLAVORS:
-        if compute.find_flavor(name) is None:
-            compute.create_flavor(name=name, vcpus=vcpus, ram=ram,
-                                  disk=disk)
+        for member in sorted(set(members) - set(aggregate.hosts or ())):
+            compute.add_host_to_aggregate(aggregate, member)
 
 
 def write_openrc():
@@ -530,7 +556,8 @@ def up(args):
     began = time.monotonic()
     write_configs()
     by_name = {s.name: s for s in services()}
-    print('Starting the local cloud in %s' % HOME)
+    print('Starting the local cloud in %s (nova configured by %s)' % (
+        HOME, 'the devstack plugin' if devstack.helpers() else 'templates'))
     if not os.path.isdir(os.path.join(DATA, 'mariadb', 'mysql')):
         _mariadb_install()
     start(by_name['mariadb'])

@@ -55,9 +55,10 @@ FILTER = ('nova_livemig_ext.scheduler.filters.'
           'LiveMigrationDestinationFilter')
 WEIGHER = 'nova_livemig_ext.scheduler.weighers.VacantResourceWeigher'
 # nova's default enabled_filters, then ours (as the operator docs say).
-ENABLED_FILTERS = ('ComputeFilter,ComputeCapabilitiesFilter,'
-                   'ImagePropertiesFilter,ServerGroupAntiAffinityFilter,'
-                   'ServerGroupAffinityFilter,LiveMigrationDestinationFilter')
+NOVA_FILTERS = ('ComputeFilter,ComputeCapabilitiesFilter,'
+                'ImagePropertiesFilter,ServerGroupAntiAffinityFilter,'
+                'ServerGroupAffinityFilter')
+ENABLED_FILTERS = NOVA_FILTERS + ',LiveMigrationDestinationFilter'
 
 LOG_LEVELS = ','.join((
     'amqp=WARN', 'amqplib=WARN', 'oslo.messaging=INFO',
@@ -121,10 +122,22 @@ auth_strategy = keystone
 {_authtoken('placement')}"""
 
 
-def nova_conf(data, livemig_options):
-    """nova.conf shared by every nova service of the cloud."""
-    livemig = '\n'.join('%s = %s' % item
-                        for item in sorted(livemig_options.items()))
+def nova_conf(data, livemig_options, plugin=True):
+    """nova.conf shared by every nova service of the cloud.
+
+    :param plugin: False leaves the plugin out (nova's filters only), for
+        the devstack plugin to add it.
+    """
+    if plugin:
+        scheduler = '\n'.join((
+            'available_filters = nova.scheduler.filters.all_filters',
+            'available_filters = ' + FILTER,
+            'enabled_filters = ' + ENABLED_FILTERS,
+            'weight_classes = nova.scheduler.weights.all_weighers,' +
+            WEIGHER, '[livemig_ext]')) + ''.join(
+                '\n%s = %s' % item for item in sorted(livemig_options.items()))
+    else:
+        scheduler = 'enabled_filters = ' + NOVA_FILTERS
     return f"""[DEFAULT]
 host = controller
 my_ip = 127.0.0.1
@@ -150,12 +163,7 @@ workers = 1
 [scheduler]
 workers = 1
 [filter_scheduler]
-available_filters = nova.scheduler.filters.all_filters
-available_filters = {FILTER}
-enabled_filters = {ENABLED_FILTERS}
-weight_classes = nova.scheduler.weights.all_weighers,{WEIGHER}
-[livemig_ext]
-{livemig}
+{scheduler}
 [oslo_concurrency]
 lock_path = {data}/nova/lock
 [oslo_messaging_notifications]
