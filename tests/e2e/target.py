@@ -31,6 +31,7 @@ import openstack
 from minicloud_lib import apps
 from minicloud_lib import cloud
 from minicloud_lib import configs
+from minicloud_lib import services
 
 MICROVERSION = '2.95'
 # Roles, as in the local cloud: compute1 and compute2 share az1 and nfs-a;
@@ -66,7 +67,7 @@ class LocalCloud:
     can_run_demo = True
 
     def missing(self):
-        if all(cloud.pid_of(s) for s in cloud.services()):
+        if all(services.pid_of(s) for s in services.services()):
             return None
         return 'the local cloud is not running: tools/minicloud up'
 
@@ -88,25 +89,25 @@ class LocalCloud:
         return apps.IMAGE_ID
 
     def log_mark(self):
-        return os.path.getsize(os.path.join(cloud.LOGS,
+        return os.path.getsize(os.path.join(services.LOGS,
                                             'nova-scheduler.log'))
 
     def log_since(self, mark):
-        with open(os.path.join(cloud.LOGS, 'nova-scheduler.log'),
+        with open(os.path.join(services.LOGS, 'nova-scheduler.log'),
                   errors='replace') as f:
             f.seek(mark)
             return f.read()
 
     def _compute(self, host):
-        return [s for s in cloud.services()
+        return [s for s in services.services()
                 if s.name == 'nova-compute-' + host][0]
 
     def stop_compute(self, host):
-        return cloud.stop(self._compute(host))
+        return services.stop(self._compute(host))
 
     def start_compute(self, host):
-        if not cloud.pid_of(self._compute(host)):
-            cloud.start(self._compute(host))
+        if not services.pid_of(self._compute(host)):
+            services.start(self._compute(host))
 
 
 class ExistingCloud(LocalCloud):

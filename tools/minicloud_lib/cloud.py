@@ -18,279 +18,26 @@ service is a process of its own with its log in ``$MINICLOUD_DIR/logs``;
 """
 
 import argparse
-import dataclasses
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
 
 from minicloud_lib import configs
 from minicloud_lib import devstack
-
-HOME = os.path.abspath(os.environ.get('MINICLOUD_DIR', '.minicloud'))
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))))
-# The cloud's own virtualenv (tools/minicloud makes it); the end-to-end
-# tests import this module from another one.
-BIN = os.path.join(HOME, 'venv', 'bin')
-ETC = os.path.join(HOME, 'etc')
-DATA = os.path.join(HOME, 'data')
-LOGS = os.path.join(HOME, 'logs')
-RUN = os.path.join(HOME, 'run')
-START_TIMEOUT = float(os.environ.get('MINICLOUD_START_TIMEOUT', '90'))
-
-# What the scheduler enforces in this cloud (nova.conf [livemig_ext]).
-LIVEMIG_OPTIONS = {
-    'same_availability_zone': 'True',
-    'migration_domain_mode': 'required',
-    'vcpu_max_utilization': '0.9',
-    'ram_max_utilization': '0.9',
-    'disk_max_utilization': '0.9',
-    'weigher_strategy': 'spread',
-}
-
-
-class StartError(Exception):
-    """A service did not start; the message says which and why."""
-
-
-@dataclasses.dataclass
-class Service:
-    name: str
-    argv: list
-    port: int | None = None
-    env: dict = dataclasses.field(default_factory=dict)
-    # An HTTP path that answers when the service is ready.
-    probe: str | None = None
-
-    @property
-    def log(self):
-        return os.path.join(LOGS, self.name + '.log')
-
-    @property
-    def pidfile(self):
-        return os.path.join(RUN, self.name + '.pid')
-
-
-def _gunicorn(name, factory, port, env=None, threads=4):
-    return Service(
-        name, [os.path.join(BIN, 'gunicorn'), '--bind',
-               '127.0.0.1:%d' % port, '--workers', '1', '--threads',
-               str(threads), '--timeout', '120', '--graceful-timeout', '5',
-               '--access-logfile', '-', '--pythonpath',
-               os.path.join(REPO, 'tools'), 'minicloud_lib.apps:%s()' %
-               factory],
-        port=port, env=env or {}, probe='/')
-
-
-def _nova(name, binary, *extra_conf):
-    argv = [os.path.join(BIN, binary), '--config-file',
-            os.path.join(ETC, 'nova.conf')]
-    for conf in extra_conf:
-        argv += ['--config-file', conf]
-    return Service(name, argv + ['--log-file', os.path.join(LOGS,
-                                                            name + '.log')])
-
-
-def services():
-    """Every service in start order (stopped in the reverse order)."""
-    ports = configs.PORTS
-    rabbit_home = os.path.join(DATA, 'rabbitmq')
-    return [
-        Service('mariadb', [
-            shutil.which('mariadbd') or '/usr/sbin/mariadbd',
-            '--no-defaults', '--user=root',
-            '--datadir=' + os.path.join(DATA, 'mariadb'),
-            '--port=%d' % ports['mariadb'], '--bind-address=127.0.0.1',
-            '--socket=' + os.path.join(RUN, 'mariadb.sock'),
-            '--pid-file=' + os.path.join(RUN, 'mariadbd.pid'),
-            '--skip-name-resolve', '--skip-log-bin',
-            '--max-connections=1000', '--innodb-buffer-pool-size=128M',
-            '--innodb-flush-log-at-trx-commit=0'],
-            port=ports['mariadb']),
-        Service('rabbitmq', ['/usr/lib/rabbitmq/bin/rabbitmq-server'],
-                port=ports['rabbitmq'], env=_rabbit_env(rabbit_home)),
-        _gunicorn('keystone', 'keystone', ports['keystone'],
-                  {'OS_KEYSTONE_CONFIG_FILES':
-                   os.path.join(ETC, 'keystone.conf')}),
-        _gunicorn('glance', 'glance_stub', ports['glance'], threads=2),
-        _gunicorn('neutron', 'neutron_stub', ports['neutron'], threads=2),
-        _gunicorn('placement', 'placement', ports['placement'],
-                  {'OS_PLACEMENT_CONFIG_DIR': ETC}),
-        _gunicorn('nova-api', 'nova_api', ports['nova-api'],
-                  {'OS_NOVA_CONFIG_DIR': ETC,
-                   'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'},
-                  threads=8),
-        _nova('nova-conductor', 'nova-conductor'),
-        _nova('nova-scheduler', 'nova-scheduler'),
-    ] + [_nova('nova-compute-' + host.name, 'nova-compute',
-               os.path.join(ETC, host.name + '.conf'))
-         for host in configs.HOSTS]
-
-
-def _rabbit_env(home):
-    return {
-        'HOME': home,
-        'RABBITMQ_NODENAME': 'minicloud@localhost',
-        'RABBITMQ_NODE_IP_ADDRESS': '127.0.0.1',
-        'RABBITMQ_NODE_PORT': str(configs.PORTS['rabbitmq']),
-        'RABBITMQ_DIST_PORT': str(configs.PORTS['rabbitmq-dist']),
-        'ERL_EPMD_PORT': str(configs.PORTS['epmd']),
-        'ERL_EPMD_ADDRESS': '127.0.0.1',
-        'RABBITMQ_MNESIA_BASE': os.path.join(home, 'mnesia'),
-        'RABBITMQ_LOG_BASE': LOGS,
-        'RABBITMQ_LOGS': '-',
-        'RABBITMQ_ENABLED_PLUGINS_FILE': os.path.join(home,
-                                                      'enabled_plugins'),
-        'RABBITMQ_CONFIG_FILE': os.path.join(home, 'rabbitmq'),
-        'RABBITMQ_PID_FILE': os.path.join(RUN, 'rabbitmq-beam.pid'),
-    }
-
-
-# -- processes -------------------------------------------------------------
-
-def pid_of(service):
-    """The pid of the service's running process, or None.
-
-    The pid file holds the pid and the process's start time, so a pid
-    reused by another program is not mistaken for the service.
-    """
-    try:
-        with open(service.pidfile) as f:
-            pid, started = f.read().split()
-        if _start_time(int(pid)) == started and not _zombie(int(pid)):
-            return int(pid)
-    except (OSError, ValueError):
-        pass
-    return None
-
-
-def _start_time(pid):
-    with open('/proc/%d/stat' % pid) as f:
-        return f.read().rsplit(')', 1)[1].split()[19]
-
-
-def port_open(port, timeout=0.5):
-    try:
-        with socket.create_connection(('127.0.0.1', port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def tail(path, lines=25):
-    try:
-        with open(path, errors='replace') as f:
-            return ''.join(f.readlines()[-lines:])
-    except OSError:
-        return '(no log at %s)\n' % path
-
-
-def _http_ok(port, path):
-    import http.client
-    try:
-        conn = http.client.HTTPConnection('127.0.0.1', port, timeout=5)
-        conn.request('GET', path)
-        status = conn.getresponse().status
-        conn.close()
-        return status < 500
-    except OSError:
-        return False
-
-
-def start(service):
-    """Start one service unless it runs; wait until it answers."""
-    if pid_of(service):
-        print('  %-24s already running' % service.name)
-        return False
-    if service.port and port_open(service.port):
-        raise StartError(
-            'port %d, needed by %s, is taken by another program:\n%s' % (
-                service.port, service.name, _who_listens(service.port)))
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'tools'),
-               **service.env)
-    with open(service.log, 'ab') as log:
-        proc = subprocess.Popen(service.argv, stdout=log,
-                                stderr=subprocess.STDOUT, env=env,
-                                stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=HOME)
-    with open(service.pidfile, 'w') as f:
-        f.write('%d %s' % (proc.pid, _start_time(proc.pid)))
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise StartError('%s exited with code %s while starting; the '
-                             'last lines of %s:\n%s' % (
-                                 service.name, proc.returncode, service.log,
-                                 tail(service.log)))
-        if service.port is None or (
-                port_open(service.port) and (
-                    service.probe is None or
-                    _http_ok(service.port, service.probe))):
-            print('  %-24s started (pid %d)' % (service.name, proc.pid))
-            return True
-        time.sleep(0.3)
-    raise StartError('%s did not answer on port %s within %d s; the last '
-                     'lines of %s:\n%s' % (service.name, service.port,
-                                           START_TIMEOUT, service.log,
-                                           tail(service.log)))
-
-
-def _who_listens(port):
-    ss = shutil.which('ss')
-    if not ss:
-        return '(ss is not installed to tell which)'
-    out = subprocess.run([ss, '-ltnpH', 'sport = :%d' % port],
-                         capture_output=True, text=True).stdout
-    return out.strip() or '(unknown)'
-
-
-def stop(service, timeout=15):
-    pid = pid_of(service)
-    if pid is None:
-        return False
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and os.path.exists('/proc/%d' % pid):
-        if _zombie(pid):
-            break
-        time.sleep(0.2)
-    else:
-        if os.path.exists('/proc/%d' % pid):
-            os.killpg(pid, signal.SIGKILL)
-    os.unlink(service.pidfile)
-    print('  %-24s stopped' % service.name)
-    return True
-
-
-def _zombie(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
-    except OSError:
-        return True
-
-
-def run(argv, what, **kwargs):
-    """Run a setup command; on failure say what failed and show output."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'tools'),
-               **kwargs.pop('env', {}))
-    result = subprocess.run(argv, capture_output=True, text=True, env=env,
-                            cwd=HOME, **kwargs)
-    if result.returncode:
-        raise StartError('%s failed (%s exited %d):\n%s%s' % (
-            what, os.path.basename(argv[0]), result.returncode,
-            result.stdout[-3000:], result.stderr[-3000:]))
-    return result.stdout
-
+from minicloud_lib import services as procs
+from minicloud_lib.services import BIN
+from minicloud_lib.services import DATA
+from minicloud_lib.services import ETC
+from minicloud_lib.services import HOME
+from minicloud_lib.services import LOGS
+from minicloud_lib.services import REPO
+from minicloud_lib.services import RUN
+from minicloud_lib.services import StartError
 
 # -- setting up ------------------------------------------------------------
+
 
 def _marker(name):
     return os.path.join(DATA, '.done-' + name)
@@ -316,7 +63,7 @@ def write_configs():
     files = {
         'keystone.conf': configs.keystone_conf(DATA),
         'placement.conf': configs.placement_conf(),
-        'nova.conf': configs.nova_conf(DATA, LIVEMIG_OPTIONS,
+        'nova.conf': configs.nova_conf(DATA, configs.LIVEMIG_OPTIONS,
                                        plugin=devstack_dir is None),
     }
     for host in configs.HOSTS:
@@ -336,7 +83,7 @@ def write_configs():
         devstack.configure(devstack_dir, REPO,
                            os.path.join(ETC, 'nova.conf'),
                            os.path.join(ETC, 'api-paste.ini'),
-                           configs.NOVA_FILTERS, LIVEMIG_OPTIONS)
+                           configs.NOVA_FILTERS, configs.LIVEMIG_OPTIONS)
     with open(os.path.join(ETC, 'configured-by'), 'w') as f:
         f.write('the devstack plugin\n' if devstack_dir else 'templates\n')
     _install_driver()
@@ -364,10 +111,10 @@ def _install_driver():
 
 
 def _mariadb_install():
-    run(['mariadb-install-db', '--no-defaults', '--user=root',
-         '--datadir=' + os.path.join(DATA, 'mariadb'),
-         '--auth-root-authentication-method=normal', '--skip-test-db'],
-        'creating the MariaDB data directory')
+    procs.run(['mariadb-install-db', '--no-defaults', '--user=root',
+               '--datadir=' + os.path.join(DATA, 'mariadb'),
+               '--auth-root-authentication-method=normal', '--skip-test-db'],
+              'creating the MariaDB data directory')
 
 
 def _mariadb_databases():
@@ -378,15 +125,15 @@ def _mariadb_databases():
     sql += ("CREATE USER IF NOT EXISTS 'minicloud'@'127.0.0.1' "
             "IDENTIFIED BY '%s';GRANT ALL ON *.* TO 'minicloud'@'127.0.0.1';"
             % configs.PASSWORD)
-    run(['mariadb', '--no-defaults', '-uroot',
-         '--socket=' + os.path.join(RUN, 'mariadb.sock'), '-e', sql],
-        'creating the databases')
+    procs.run(['mariadb', '--no-defaults', '-uroot',
+               '--socket=' + os.path.join(RUN, 'mariadb.sock'), '-e', sql],
+              'creating the databases')
 
 
 def _keystone_manage(*args):
-    run([os.path.join(BIN, 'keystone-manage'), '--config-file',
-         os.path.join(ETC, 'keystone.conf')] + list(args),
-        'keystone-manage ' + args[0])
+    procs.run([os.path.join(BIN, 'keystone-manage'), '--config-file',
+               os.path.join(ETC, 'keystone.conf')] + list(args),
+              'keystone-manage ' + args[0])
 
 
 def _keystone_setup():
@@ -408,9 +155,9 @@ def _keystone_bootstrap():
 
 
 def _nova_manage(*args):
-    return run([os.path.join(BIN, 'nova-manage'), '--config-file',
-                os.path.join(ETC, 'nova.conf')] + list(args),
-               'nova-manage ' + ' '.join(args))
+    return procs.run([os.path.join(BIN, 'nova-manage'), '--config-file',
+                      os.path.join(ETC, 'nova.conf')] + list(args),
+                     'nova-manage ' + ' '.join(args))
 
 
 def _nova_databases():
@@ -464,14 +211,14 @@ def _catalog(conn):
 def _wait_for_computes(conn, nova):
     """Wait until every nova-compute reports up and its node is mapped."""
     names = {host.name for host in configs.HOSTS}
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + procs.START_TIMEOUT
     while True:
         for service in nova:
-            if service.name.startswith('nova-compute') and not pid_of(
+            if service.name.startswith('nova-compute') and not procs.pid_of(
                     service):
                 raise StartError('%s exited while starting; the last lines '
                                  'of %s:\n%s' % (service.name, service.log,
-                                                 tail(service.log)))
+                                                 procs.tail(service.log)))
         up = {s.host for s in conn.compute.services(binary='nova-compute')
               if s.state == 'up'}
         nodes = set()
@@ -485,8 +232,8 @@ def _wait_for_computes(conn, nova):
             late = sorted(names - (up & nodes))
             raise StartError('nova-compute on %s did not report within %d '
                              's; the last lines of its log:\n%s' % (
-                                 ', '.join(late), START_TIMEOUT,
-                                 tail(os.path.join(
+                                 ', '.join(late), procs.START_TIMEOUT,
+                                 procs.tail(os.path.join(
                                      LOGS, 'nova-compute-%s.log' % late[0]))))
         time.sleep(1)
 
@@ -555,29 +302,29 @@ def openrc(user='admin', project='admin'):
 def up(args):
     began = time.monotonic()
     write_configs()
-    by_name = {s.name: s for s in services()}
+    by_name = {s.name: s for s in procs.services()}
     print('Starting the local cloud in %s (nova configured by %s)' % (
         HOME, 'the devstack plugin' if devstack.helpers() else 'templates'))
     if not os.path.isdir(os.path.join(DATA, 'mariadb', 'mysql')):
         _mariadb_install()
-    start(by_name['mariadb'])
+    procs.start(by_name['mariadb'])
     once('databases', _mariadb_databases)
-    start(by_name['rabbitmq'])
+    procs.start(by_name['rabbitmq'])
     once('keystone', _keystone_setup)
     once('keystone-bootstrap', _keystone_bootstrap)
-    once('placement-db', lambda: run(
+    once('placement-db', lambda: procs.run(
         [os.path.join(BIN, 'placement-manage'), '--config-file',
          os.path.join(ETC, 'placement.conf'), 'db', 'sync'],
         'placement-manage db sync'))
     once('nova-db', _nova_databases)
     for name in ('keystone', 'glance', 'neutron'):
-        start(by_name[name])
+        procs.start(by_name[name])
     _catalog(admin_connection())
     # A new token: the first one was issued before the catalog was complete.
     conn = admin_connection()
-    nova = [s for s in services() if s.name.startswith('nova-')]
+    nova = [s for s in procs.services() if s.name.startswith('nova-')]
     for service in [by_name['placement']] + nova:
-        start(service)
+        procs.start(service)
     _wait_for_computes(conn, nova)
     _topology(conn)
     write_openrc()
@@ -589,10 +336,10 @@ def up(args):
 
 def down(args):
     stopped = False
-    for service in reversed(services()):
-        stopped = stop(service) or stopped
+    for service in reversed(procs.services()):
+        stopped = procs.stop(service) or stopped
     # epmd outlives RabbitMQ; it is ours when it listens on our port.
-    if port_open(configs.PORTS['epmd']) and shutil.which('epmd'):
+    if procs.port_open(configs.PORTS['epmd']) and shutil.which('epmd'):
         subprocess.run(['epmd', '-port', str(configs.PORTS['epmd']),
                         '-kill'], capture_output=True)
     print('The cloud is down.' if stopped else 'Nothing was running.')
@@ -600,10 +347,10 @@ def down(args):
 
 def status(args):
     rows = []
-    for service in services():
-        pid = pid_of(service)
+    for service in procs.services():
+        pid = procs.pid_of(service)
         state = 'running' if pid else 'stopped'
-        if pid and service.port and not port_open(service.port):
+        if pid and service.port and not procs.port_open(service.port):
             state = 'not answering'
         rows.append((service.name, state, pid or '-',
                      service.port or '-'))
@@ -632,21 +379,21 @@ def wipe(args):
 
 
 def _one(name):
-    found = [s for s in services() if s.name in (name, 'nova-compute-' +
-                                                 name)]
+    found = [s for s in procs.services() if s.name in (name, 'nova-compute-' +
+                                                       name)]
     if not found:
         raise StartError('no service named %s; services: %s' % (
-            name, ', '.join(s.name for s in services())))
+            name, ', '.join(s.name for s in procs.services())))
     return found[0]
 
 
 def start_one(args):
     write_configs()
-    start(_one(args.service))
+    procs.start(_one(args.service))
 
 
 def stop_one(args):
-    if not stop(_one(args.service)):
+    if not procs.stop(_one(args.service)):
         print('%s was not running' % args.service)
 
 

@@ -51,6 +51,16 @@ HOSTS = (
     Host('compute4', 'az2', 'nfs-a'),
 )
 
+# What the scheduler enforces in this cloud (nova.conf [livemig_ext]).
+LIVEMIG_OPTIONS = {
+    'same_availability_zone': 'True',
+    'migration_domain_mode': 'required',
+    'vcpu_max_utilization': '0.9',
+    'ram_max_utilization': '0.9',
+    'disk_max_utilization': '0.9',
+    'weigher_strategy': 'spread',
+}
+
 FILTER = ('nova_livemig_ext.scheduler.filters.'
           'LiveMigrationDestinationFilter')
 WEIGHER = 'nova_livemig_ext.scheduler.weighers.VacantResourceWeigher'
