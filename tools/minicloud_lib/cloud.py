@@ -18,6 +18,7 @@ service is a process of its own with its log in ``$MINICLOUD_DIR/logs``;
 """
 
 import argparse
+import concurrent.futures
 import os
 import shutil
 import subprocess
@@ -309,14 +310,22 @@ def up(args):
         _mariadb_install()
     procs.start(by_name['mariadb'])
     once('databases', _mariadb_databases)
-    procs.start(by_name['rabbitmq'])
-    once('keystone', _keystone_setup)
-    once('keystone-bootstrap', _keystone_bootstrap)
-    once('placement-db', lambda: procs.run(
-        [os.path.join(BIN, 'placement-manage'), '--config-file',
-         os.path.join(ETC, 'placement.conf'), 'db', 'sync'],
-        'placement-manage db sync'))
-    once('nova-db', _nova_databases)
+    # The three databases are independent: set them up side by side
+    # while RabbitMQ starts.
+    with concurrent.futures.ThreadPoolExecutor(3) as pool:
+        steps = [
+            pool.submit(lambda: (once('keystone', _keystone_setup),
+                                 once('keystone-bootstrap',
+                                      _keystone_bootstrap))),
+            pool.submit(once, 'placement-db', lambda: procs.run(
+                [os.path.join(BIN, 'placement-manage'), '--config-file',
+                 os.path.join(ETC, 'placement.conf'), 'db', 'sync'],
+                'placement-manage db sync')),
+            pool.submit(once, 'nova-db', _nova_databases),
+        ]
+        procs.start(by_name['rabbitmq'])
+        for step in steps:
+            step.result()
     for name in ('keystone', 'glance', 'neutron'):
         procs.start(by_name[name])
     _catalog(admin_connection())
