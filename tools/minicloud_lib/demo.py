@@ -19,6 +19,7 @@ log lines explain each decision.
 """
 
 import os
+import shlex
 import subprocess
 import textwrap
 
@@ -39,14 +40,14 @@ def osc(*args, user='admin', project='admin', check=True, show=True):
     env = dict(os.environ, **cloud.openrc(user, project))
     argv = [os.path.join(cloud.BIN, 'openstack')] + list(args)
     if show:
-        print('\n[%s@%s]$ openstack %s' % (user, project, ' '.join(args)))
+        print('\n[%s@%s]$ openstack %s' % (user, project, shlex.join(args)))
     result = subprocess.run(argv, capture_output=True, text=True, env=env)
     output = (result.stdout + result.stderr).rstrip()
     if show and output:
         print(output)
     if check and result.returncode:
         raise cloud.StartError('openstack %s failed:\n%s' % (
-            ' '.join(args), output))
+            shlex.join(args), output))
     return result
 
 
