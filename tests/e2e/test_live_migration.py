@@ -22,7 +22,10 @@ class TestLiveMigration(base.E2ETestCase):
 
     def setUp(self):
         super().setUp()
-        self.clear_hosts(self.source, self.peer)
+        # Every test starts from empty hosts: the demo's servers could
+        # otherwise fill a host before the plugin is asked about it.
+        self.clear_hosts(self.source, self.peer, self.other_domain,
+                         self.other_zone)
 
     def test_scheduler_keeps_zone_and_domain(self):
         server = self.boot('e2e-move', 'm1.medium', host=self.source)

@@ -53,6 +53,10 @@ class ServiceProcessTest(testtools.TestCase):
                       str(exc))
 
     def test_a_service_that_exits_shows_its_last_log_lines(self):
+        # However slow the machine, the exit comes before the service
+        # would count as started.
+        self.useFixture(fixtures.MockPatchObject(services, 'SETTLE_SECONDS',
+                                                 30))
         service = services.Service(
             'nova-scheduler', ['sh', '-c', 'echo InvalidOption: ram; exit 3'])
         exc = self.assertRaises(services.StartError, services.start, service)

@@ -210,13 +210,15 @@ def _catalog(conn):
 
 
 def _wait_for_computes(conn, nova):
-    """Wait until every nova-compute reports up and its node is mapped."""
+    """Wait until every nova-compute reports up and its node is mapped.
+
+    Any nova service that exits meanwhile is named with its last log lines.
+    """
     names = {host.name for host in configs.HOSTS}
     deadline = time.monotonic() + procs.START_TIMEOUT
     while True:
         for service in nova:
-            if service.name.startswith('nova-compute') and not procs.pid_of(
-                    service):
+            if not procs.pid_of(service):
                 raise StartError('%s exited while starting; the last lines '
                                  'of %s:\n%s' % (service.name, service.log,
                                                  procs.tail(service.log)))

@@ -110,7 +110,7 @@ def run_demo():
     ensure_server('web-1', 'm1.small', user='alice', project='demo-a')
     ensure_server('app-1', 'm1.small', '--availability-zone', 'az2',
                   user='bob', project='demo-b')
-    db = ensure_server('db-1', 'm1.medium', '--host', 'compute1',
+    db = ensure_server('db-1', 'm1.small', '--host', 'compute1',
                        user='admin', project='demo-a')
 
     say('3. Where could servers go? Every host with its zone, migration '

@@ -38,6 +38,7 @@ DATA = os.path.join(HOME, 'data')
 LOGS = os.path.join(HOME, 'logs')
 RUN = os.path.join(HOME, 'run')
 START_TIMEOUT = float(os.environ.get('MINICLOUD_START_TIMEOUT', '90'))
+SETTLE_SECONDS = 0.5
 
 
 class StartError(Exception):
@@ -206,15 +207,19 @@ def start(service):
                                 start_new_session=True, cwd=HOME)
     with open(service.pidfile, 'w') as f:
         f.write('%d %s' % (proc.pid, _start_time(proc.pid)))
-    deadline = time.monotonic() + START_TIMEOUT
+    began = time.monotonic()
+    deadline = began + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise StartError('%s exited with code %s while starting; the '
                              'last lines of %s:\n%s' % (
                                  service.name, proc.returncode, service.log,
                                  tail(service.log)))
-        if service.port is None or (
-                port_open(service.port) and (
+        # A service without a port is started once it has not exited for
+        # a moment; later failures show when the cloud waits for it.
+        if (service.port is None and
+                time.monotonic() - began > SETTLE_SECONDS) or (
+                service.port and port_open(service.port) and (
                     service.probe is None or
                     _http_ok(service.port, service.probe))):
             print('  %-24s started (pid %d)' % (service.name, proc.pid))
