@@ -33,7 +33,7 @@ from minicloud_lib import cloud
 from minicloud_lib import configs
 from minicloud_lib import services
 
-MICROVERSION = '2.95'
+MICROVERSION = configs.MICROVERSION
 # Roles, as in the local cloud: compute1 and compute2 share az1 and nfs-a;
 # compute3 (az1, ceph-b) and compute4 (az2, nfs-a) are each forbidden
 # from them by one rule.
@@ -73,11 +73,7 @@ class LocalCloud:
 
     def connect(self, user='admin', project='admin',
                 password=configs.PASSWORD):
-        return openstack.connect(
-            auth_url=configs.url('keystone', '/v3'), username=user,
-            password=password, project_name=project,
-            user_domain_name='Default', project_domain_name='Default',
-            region_name=configs.REGION, compute_api_version=MICROVERSION)
+        return cloud.connect(user, project, password)
 
     def hosts(self, admin):
         return {role: role for role in TOPOLOGY}

@@ -168,13 +168,18 @@ def _nova_databases():
     _nova_manage('db', 'sync')
 
 
-def admin_connection():
+def connect(user='admin', project='admin', password=configs.PASSWORD):
+    """An openstacksdk connection to the local cloud as a keystone user."""
     import openstack
     return openstack.connect(
-        auth_url=configs.url('keystone', '/v3'), username='admin',
-        password=configs.PASSWORD, project_name='admin',
+        auth_url=configs.url('keystone', '/v3'), username=user,
+        password=password, project_name=project,
         user_domain_name='Default', project_domain_name='Default',
-        region_name=configs.REGION, compute_api_version='2.95')
+        region_name=configs.REGION, compute_api_version=configs.MICROVERSION)
+
+
+def admin_connection():
+    return connect()
 
 
 CATALOG = (
@@ -296,7 +301,7 @@ def openrc(user='admin', project='admin'):
         'OS_PROJECT_NAME': project, 'OS_USER_DOMAIN_NAME': 'Default',
         'OS_PROJECT_DOMAIN_NAME': 'Default',
         'OS_REGION_NAME': configs.REGION, 'OS_IDENTITY_API_VERSION': '3',
-        'OS_COMPUTE_API_VERSION': '2.95',
+        'OS_COMPUTE_API_VERSION': configs.MICROVERSION,
     }
 
 

@@ -19,6 +19,8 @@ is for trying the plugin on one machine, never for production.
 import dataclasses
 
 PASSWORD = 'minicloud'
+# The compute API microversion the tools and tests speak (nova 34's latest).
+MICROVERSION = '2.95'
 REGION = 'RegionOne'
 
 PORTS = {
