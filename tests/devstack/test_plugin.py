@@ -347,7 +347,7 @@ class ApiTest(DevstackPluginTestCase):
         pipeline = loadwsgi.appconfig(uri, name='livemig_v21')[
             'keystone'].split()
         self.assertEqual('livemig', pipeline[-1])
-        # Every filter of the pipeline is one of nova's file.
+        # Every filter of the pipeline is defined in the file.
         for name in pipeline[:-1]:
             loadwsgi.loadcontext(loadwsgi.FILTER, uri, name=name)
         app = loadwsgi.loadcontext(loadwsgi.APP, uri, name='livemig')

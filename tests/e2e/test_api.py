@@ -48,16 +48,23 @@ class TestApiThroughKeystone(base.E2ETestCase):
             self.assertEqual(403, fault['code'])
             self.assertIn('livemig_ext:hosts', fault['message'])
 
+    def assert_unauthorized(self, response):
+        # keystone's authtoken refused it; the answer is nova's fault body.
+        self.assertEqual(401, response.status_code)
+        fault = response.json()['unauthorized']
+        self.assertEqual(401, fault['code'])
+        self.assertIn('requires authentication', fault['message'])
+        self.assertIn('Keystone uri=', response.headers['WWW-Authenticate'])
+
     def test_no_token_is_401(self):
         anonymous = keystoneauth1.session.Session()
-        response = anonymous.get(self.api + '/hosts', raise_exc=False)
-        self.assertEqual(401, response.status_code)
+        self.assert_unauthorized(
+            anonymous.get(self.api + '/hosts', raise_exc=False))
 
     def test_a_forged_token_is_401(self):
-        response = self.livemig('/hosts', session=keystoneauth1.session
-                                .Session(), headers={
-                                    'X-Auth-Token': 'gAAAAA-forged'})
-        self.assertEqual(401, response.status_code)
+        self.assert_unauthorized(self.livemig(
+            '/hosts', session=keystoneauth1.session.Session(),
+            headers={'X-Auth-Token': 'gAAAAA-forged'}))
 
     def test_unknown_host_is_404_naming_it(self):
         response = self.livemig('/hosts/no-such-host-9')

@@ -15,9 +15,8 @@
 nova's in-process cloud stubs keystone out; here nova-api is loaded from
 the shipped paste pipeline with keystonemiddleware's authtoken in place and
 its token validation answered by keystonemiddleware's own test fixture (the
-identity service is remote). Valid tokens (200 for admins, 403 for members)
-are covered by the other API tests, where nova's harness stands in for
-keystone.
+identity service is remote): tokens the fixture knows are valid, with the
+roles given to them; any other token is refused by authtoken itself.
 """
 
 import os
@@ -28,6 +27,7 @@ from keystonemiddleware import auth_token  # noqa: F401 (its options)
 from keystonemiddleware import fixture as ksm_fixture
 from nova import test
 from nova.tests import fixtures as nova_fixtures
+from oslo_utils import uuidutils
 import requests
 
 from tests.functional import base
@@ -49,7 +49,7 @@ class AuthTokenTest(test.TestCase):
         self.flags(www_authenticate_uri='http://127.0.0.1:5000/v3',
                    group='keystone_authtoken')
         self.useFixture(nova_fixtures.RealPolicyFixture())
-        self.useFixture(ksm_fixture.AuthTokenFixture())
+        self.tokens = self.useFixture(ksm_fixture.AuthTokenFixture())
         self.api_fixture = self.useFixture(nova_fixtures.OSAPIFixture(
             api_version='v2.1', stub_keystone=False))
         self.url = self.api_fixture.base_url + '/os-livemig/hosts'
@@ -59,12 +59,44 @@ class AuthTokenTest(test.TestCase):
         headers = {'X-Auth-Token': token} if token else {}
         return requests.get(self.url, headers=headers, timeout=30)
 
-    def test_no_token_is_401(self):
-        response = self.get()
+    def token(self, *roles):
+        """A token keystone would issue for a user of project 'p1'."""
+        token_id = uuidutils.generate_uuid(dashed=False)
+        self.tokens.add_token_data(
+            token_id=token_id, user_id='u1', user_name='user',
+            user_domain_id='default',
+            project_id='p1', project_name='project',
+            project_domain_id='default', role_list=list(roles))
+        return token_id
+
+    def assert_unauthorized(self, response):
+        # authtoken refused the request; the extension's livemig_faults
+        # filter gave the answer nova's fault body.
         self.assertEqual(401, response.status_code)
-        # The body is keystonemiddleware's, as for every nova API.
-        self.assertEqual(401, response.json()['error']['code'])
+        self.assertEqual('application/json',
+                         response.headers['Content-Type'].split(';')[0])
+        fault = response.json()['unauthorized']
+        self.assertEqual(401, fault['code'])
+        self.assertEqual(
+            'The request you have made requires authentication.',
+            fault['message'])
         self.assertIn('Keystone uri=', response.headers['WWW-Authenticate'])
 
-    def test_bad_token_is_401(self):
-        self.assertEqual(401, self.get('not-a-token').status_code)
+    def test_no_token_is_401(self):
+        self.assert_unauthorized(self.get())
+
+    def test_unknown_token_is_401(self):
+        self.assert_unauthorized(self.get('not-a-token'))
+
+    def test_admin_token_is_200(self):
+        response = self.get(self.token('admin', 'member', 'reader'))
+        self.assertEqual(200, response.status_code, response.text)
+        self.assertEqual({'hosts': [], 'unreachable_cells': []},
+                         response.json())
+
+    def test_member_token_is_403(self):
+        response = self.get(self.token('member', 'reader'))
+        self.assertEqual(403, response.status_code, response.text)
+        self.assertEqual(403, response.json()['forbidden']['code'])
+        self.assertIn('livemig_ext:hosts:list',
+                      response.json()['forbidden']['message'])

@@ -12,9 +12,13 @@
 
 """The API extension's routing, parameters and policy defaults."""
 
+import json
+
 import webob
+import webob.dec
 
 from nova_livemig_ext.api import app
+from nova_livemig_ext.api import faults
 from nova_livemig_ext.api import params
 from nova_livemig_ext.api import policies
 from tests.unit import base
@@ -72,3 +76,50 @@ class RoutingTest(base.TestCase):
             self.assertTrue(rule.name.startswith('livemig_ext:'))
             self.assertEqual('rule:context_is_admin', rule.check_str)
             self.assertEqual(['project'], rule.scope_types)
+
+
+class UnauthorizedFaultTest(base.TestCase):
+    """The filter before authtoken: its 401 gets nova's fault body."""
+
+    def call(self, status, body, content_type='application/json',
+             headers=()):
+        @webob.dec.wsgify
+        def below(req):
+            response = webob.Response(status=status, body=body,
+                                      content_type=content_type)
+            response.headers.update(dict(headers))
+            return response
+        return webob.Request.blank('/v2.1/os-livemig/hosts').get_response(
+            faults.filter_factory({})(below))
+
+    def test_authtoken_401_becomes_nova_fault(self):
+        # keystonemiddleware's own body and header, as it writes them.
+        body = json.dumps({'error': {
+            'code': 401, 'title': 'Unauthorized',
+            'message': 'The request you have made requires '
+                       'authentication.'}}).encode()
+        response = self.call(401, body, headers=[
+            ('WWW-Authenticate', 'Keystone uri="http://ks/v3"')])
+        self.assertEqual(401, response.status_int)
+        self.assertEqual({'unauthorized': {
+            'code': 401, 'message': 'The request you have made requires '
+                                    'authentication.'}}, response.json)
+        self.assertEqual('Keystone uri="http://ks/v3"',
+                         response.headers['WWW-Authenticate'])
+
+    def test_401_without_a_message_gets_the_default(self):
+        for body, content_type in [(b'<html>no</html>', 'text/html'),
+                                   (b'{"error": {}}', 'application/json'),
+                                   (b'[1]', 'application/json')]:
+            response = self.call(401, body, content_type=content_type)
+            self.assertEqual(faults.DEFAULT_MESSAGE,
+                             response.json['unauthorized']['message'],
+                             body)
+            self.assertNotIn('WWW-Authenticate', response.headers)
+
+    def test_other_responses_pass_unchanged(self):
+        for status in (200, 403, 404, 503):
+            body = json.dumps({'x': status}).encode()
+            response = self.call(status, body)
+            self.assertEqual(status, response.status_int)
+            self.assertEqual(body, response.body)
