@@ -157,14 +157,20 @@ class APIBenchmark(base.LivemigApiTestBase):
                     for name, rp in zip(names, rp_uuids, strict=True)])
                 conn.execute(main_models.Service.__table__.insert(), [
                     _service(name, now) for name in names])
-                conn.execute(main_models.Instance.__table__.insert(), [
-                    _instance(i, names[i % hosts], now)
-                    for i in range(instances)])
+                rows = [_instance(i, names[i % hosts], now)
+                        for i in range(instances)]
+                conn.execute(main_models.Instance.__table__.insert(), rows)
         from nova.db.api import api as api_db
         with api_db.context_manager.writer.using(ctxt) as session:
             session.execute(api_models.HostMapping.__table__.insert(), [
                 {'host': name, 'cell_id': cell.id, 'created_at': now}
                 for name in names])
+            # nova's API writes one for every instance it creates.
+            session.execute(api_models.InstanceMapping.__table__.insert(), [
+                {'instance_uuid': row['uuid'], 'cell_id': cell.id,
+                 'project_id': row['project_id'], 'user_id': row['user_id'],
+                 'queued_for_delete': False, 'created_at': now}
+                for row in rows])
         for zone in ('az1', 'az2'):
             agg = objects.Aggregate(ctxt, name=zone,
                                     metadata={'availability_zone': zone})

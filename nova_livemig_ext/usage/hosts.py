@@ -172,49 +172,72 @@ def show_host(ctxt, host):
     cell = host_cell(ctxt, host)
     try:
         with nova_context.target_cell(ctxt, cell) as cctxt:
-            nodes, services, instances, migrations = _show_data(cctxt, host)
+            nodes, services, uuids, migrations = _show_data(cctxt, host)
+            projects = _project_of(ctxt, cctxt, uuids)
     except nova_exception.ComputeHostNotFound as exc:
         raise HostNotFound(host) from exc
     except db_exc.DBError as exc:
         raise CellUnavailable(
             'The database of cell %s did not answer: %s'
             % (cell.name or cell.uuid, exc)) from exc
-    uuids = {host: [instance.uuid for instance in instances]}
     facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
-    (entry,) = _entries(cell.name or cell.uuid, nodes, services, uuids,
-                        facts, servicegroup.API())
+    (entry,) = _entries(cell.name or cell.uuid, nodes, services,
+                        {host: uuids}, facts, servicegroup.API())
     rp_uuid = entry['_node'].uuid
     held = placement.allocations(ctxt, rp_uuid)
     used = collections.Counter()
     for resources in held.values():
         used.update(resources)
     _add_resources(ctxt, [entry], {rp_uuid: dict(used)})
-    entry['projects'] = _projects(host, instances, held)
-    entry['migrations'] = _migrations(
-        host, migrations, held, {instance.uuid for instance in instances})
+    entry['projects'] = _projects(projects, held)
+    entry['migrations'] = _migrations(host, migrations, held, set(uuids))
     return entry
 
 
 def _show_data(cctxt, host):
-    """Compute nodes, service, instances and moves in flight of a host."""
+    """Compute nodes, service, instance uuids and moves in flight."""
     nodes = objects.ComputeNodeList.get_all_by_host(cctxt, host)
     services = [objects.Service.get_by_compute_host(cctxt, host)]
-    instances = objects.InstanceList.get_by_host(cctxt, host,
-                                                 expected_attrs=[])
+    uuids = objects.InstanceList.get_uuids_by_host(cctxt, host)
     migrations = objects.MigrationList.get_in_progress_by_host_and_node(
         cctxt, host, nodes[0].hypervisor_hostname)
-    return list(nodes), services, list(instances), list(migrations)
+    return list(nodes), services, list(uuids), list(migrations)
 
 
-def _projects(host, instances, held):
-    """One row per project: its instances on the host and what they use."""
+def _project_of(ctxt, cctxt, uuids):
+    """instance uuid -> project id, from the API database's mappings.
+
+    nova maps every instance to its project when it creates it; one query
+    reads them all, where loading the instances themselves would build a
+    full record per instance. An instance without a mapping (one nova
+    failed to write) is read from its cell.
+    """
+    if not uuids:
+        return {}
+    projects = {mapping.instance_uuid: mapping.project_id for mapping in
+                objects.InstanceMappingList.get_by_instance_uuids(
+                    ctxt, uuids)}
+    missing = [uuid for uuid in uuids if uuid not in projects]
+    if missing:
+        for instance in objects.InstanceList.get_by_filters(
+                cctxt, {'uuid': missing}, expected_attrs=[]):
+            projects[instance.uuid] = instance.project_id
+    return projects
+
+
+def _projects(projects, held):
+    """One row per project: its instances on the host and what they use.
+
+    :param projects: instance uuid -> project id, for the host's instances.
+    :param held: consumer uuid -> {resource class: amount} on the host.
+    """
     rows = {}
-    for instance in instances:
-        row = rows.setdefault(instance.project_id, {
-            'project_id': instance.project_id, 'instances': 0,
+    for instance_uuid, project_id in projects.items():
+        row = rows.setdefault(project_id, {
+            'project_id': project_id, 'instances': 0,
             'VCPU': 0, 'MEMORY_MB': 0, 'DISK_GB': 0})
         row['instances'] += 1
-        for rc, amount in held.get(instance.uuid, {}).items():
+        for rc, amount in held.get(instance_uuid, {}).items():
             if rc in row:
                 row[rc] += amount
     return [rows[p] for p in sorted(rows)]

@@ -13,6 +13,7 @@
 """GET /os-livemig/hosts and /hosts/{host}: numbers agree with placement."""
 
 from keystoneauth1 import exceptions as ks_exc
+from nova import context as nova_context
 from nova import objects
 from oslo_db import exception as db_exc
 
@@ -113,6 +114,19 @@ class HostsApiTest(base.LivemigApiTestBase):
         for rc in RESOURCE_CLASSES:
             self.assertEqual(host['resources'][rc]['used'],
                              sum(row[rc] for row in host['projects']))
+
+    def test_project_of_an_instance_without_mapping_comes_from_its_cell(self):
+        # Projects come from nova's instance mappings; one that nova did
+        # not write is read from the instance itself.
+        _, before = self.call(self.admin_api, '/hosts/host1')
+        mapping = objects.InstanceMapping.get_by_instance_uuid(
+            nova_context.get_admin_context(), self.s3['id'])
+        mapping.destroy()
+        _, after = self.call(self.admin_api, '/hosts/host1')
+        self.assertEqual(before['host']['projects'],
+                         after['host']['projects'])
+        self.assertIn('other-project',
+                      [row['project_id'] for row in after['host']['projects']])
 
     def test_show_separates_what_a_migration_holds(self):
         # A cold migration waiting for confirmation keeps the old flavor
