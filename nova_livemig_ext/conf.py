@@ -195,6 +195,20 @@ reads it again, so a value is at most this old plus one refresh. Usage is
 never cached. 0 reads the inventories on every request (one placement
 request per host listed).
 """),
+    cfg.BoolOpt(
+        'inventory_cache_prime',
+        default=True,
+        help="""
+Read the placement inventory of every compute host in the background when
+nova-api loads the os-livemig API, so that the first host listing of a
+nova-api process does not wait for them.
+
+Each nova-api process reads them once at start (one placement request per
+compute host, 8 at a time), then refreshes an inventory only when one older
+than ``inventory_cache_seconds`` is served. Without it, the first listing
+of each process reads every inventory it lists before it answers. Not used
+when ``inventory_cache_seconds`` is 0.
+"""),
     cfg.FloatOpt(
         'weigher_multiplier',
         default=10.0,

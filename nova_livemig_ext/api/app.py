@@ -113,6 +113,15 @@ class Application:
 
 
 def app_factory(global_conf, **local_conf):
-    """paste.app_factory ``livemig``."""
-    livemig_conf.register_opts(nova.conf.CONF)
+    """paste.app_factory ``livemig``.
+
+    nova-api calls it once per process when it loads its paste pipeline;
+    the inventories of the compute hosts are then read in the background
+    (``[livemig_ext] inventory_cache_prime``).
+    """
+    conf = nova.conf.CONF
+    livemig_conf.register_opts(conf)
+    if (conf.livemig_ext.inventory_cache_seconds > 0 and
+            conf.livemig_ext.inventory_cache_prime):
+        placement.INVENTORIES.prime(host_usage.compute_node_uuids)
     return Application()

@@ -125,6 +125,21 @@ def _add_resources(ctxt, entries, used_by_rp):
             inventories[rp_uuid], used_by_rp.get(rp_uuid, {}))
 
 
+def _node_uuids(cctxt):
+    return [node.uuid for node in objects.ComputeNodeList.get_all(cctxt)]
+
+
+def compute_node_uuids(ctxt):
+    """The compute node uuids of every cell that answers (one query each).
+
+    They are the uuids of the hosts' resource providers in placement.
+    """
+    results = nova_context.scatter_gather_skip_cell0(ctxt, _node_uuids)
+    return [rp_uuid for result in results.values()
+            if not nova_context.is_cell_failure_sentinel(result)
+            for rp_uuid in result]
+
+
 def list_hosts(ctxt, keep=None, limit=None, marker=None):
     """Every compute host of every cell that answers.
 

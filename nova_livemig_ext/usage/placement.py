@@ -16,12 +16,14 @@ Placement has no bulk read of inventories or usages. Usage of many hosts
 comes from one ``GET /allocation_candidates`` whose provider summaries
 carry ``capacity`` and ``used`` of every provider with a free VCPU; the
 few providers it leaves out (no free VCPU) are read one by one. Inventories
-(total, reserved, allocation ratio) change rarely: they are cached per
-process for ``[livemig_ext] inventory_cache_seconds`` and then refreshed in
-the background (see :class:`InventoryCache`).
+(total, reserved, allocation ratio) change rarely: they are read ahead
+when nova-api loads the extension, cached per process for ``[livemig_ext]
+inventory_cache_seconds`` and then refreshed in the background (see
+:class:`InventoryCache`).
 """
 
 from concurrent import futures
+import os
 import threading
 import time
 
@@ -37,6 +39,9 @@ VERSION = '1.31'
 # Inventory reads in flight at once when the cache is cold: placement is a
 # remote service, so the wait is mostly network and placement's own time.
 READ_CONCURRENCY = 8
+# How long a request waits for inventories another thread is reading
+# before it reads them itself.
+WAIT_SECONDS = 30
 
 
 class PlacementUnavailable(Exception):
@@ -63,53 +68,118 @@ def get(ctxt, url):
 class InventoryCache:
     """Inventories of providers, kept for a bounded time in this process.
 
-    A provider never seen is read before the request goes on. One whose
-    entry is older than ``max_age`` is served from the cache while a
-    background thread reads it again, so that no request waits for a whole
-    listing of inventories after the first: a value served is at most
-    ``max_age`` plus one refresh old. ``max_age`` 0 reads every inventory
-    before answering.
+    A provider never seen is read before the request goes on, unless
+    another thread of the process is reading it already: then the request
+    waits for that read instead of making its own. One whose entry is older
+    than ``max_age`` is served from the cache while a background thread
+    reads it again, so that no request waits for a whole listing of
+    inventories after the first: a value served is at most ``max_age``
+    plus one refresh old. ``max_age`` 0 reads every inventory before
+    answering.
+
+    :meth:`prime` reads ahead, in the background, the inventories of every
+    compute host, so that the first listing of a new nova-api process finds
+    them (nova-api calls it when it loads the extension). A process forked
+    while priming (a WSGI server that loads the app before it forks its
+    workers) primes again in the child.
 
     Safe to share between requests and threads: entries are immutable and
-    replaced whole; the worst race reads one inventory twice.
+    replaced whole.
     """
 
     def __init__(self):
         self._entries = {}
-        self._refreshing = set()
-        self._lock = threading.Lock()
+        self._reading = set()
+        self._cond = threading.Condition()
+        self._lister = None
+        os.register_at_fork(after_in_child=self._after_fork)
 
     def clear(self):
-        with self._lock:
+        with self._cond:
             self._entries.clear()
 
     def get(self, ctxt, rp_uuids, max_age):
         """provider uuid -> {resource class: inventory dict}."""
         now = time.monotonic()
-        entries = self._entries
-        missing = [rp for rp in rp_uuids if rp not in entries]
-        stale = [rp for rp in rp_uuids
-                 if rp in entries and now - entries[rp][0] > max_age]
         if max_age <= 0:
-            missing, stale = missing + stale, []
-        if missing:
-            self._read(ctxt, missing, now)
-        if stale:
-            self._refresh_later(stale)
+            self._read(ctxt, list(rp_uuids), now)
+        else:
+            entries = self._entries
+            missing = [rp for rp in rp_uuids if rp not in entries]
+            stale = [rp for rp in rp_uuids
+                     if rp in entries and now - entries[rp][0] > max_age]
+            if missing:
+                self._read_shared(ctxt, missing, now)
+            if stale:
+                self._refresh_later(stale)
         return {rp_uuid: self._entries[rp_uuid][1] for rp_uuid in rp_uuids}
 
+    def prime(self, lister):
+        """Read the inventories of ``lister(context)`` in the background.
+
+        :param lister: a callable returning the provider uuids to read.
+        :returns: the thread that reads them.
+        """
+        self._lister = lister
+        return self._start(self._prime)
+
+    def _prime(self):
+        started = time.monotonic()
+        try:
+            ctxt = nova_context.get_admin_context()
+            rp_uuids = self._lister(ctxt)
+            with self._cond:
+                todo = [rp for rp in rp_uuids
+                        if rp not in self._entries and rp not in self._reading]
+                self._reading.update(todo)
+            try:
+                self._read(ctxt, todo, time.monotonic())
+            finally:
+                self._done(todo)
+        except Exception as exc:
+            # Requests read what priming could not.
+            LOG.warning('Could not read placement inventories ahead: %s', exc)
+        else:
+            LOG.info('Read %d placement inventories ahead in %.1f s',
+                     len(todo), time.monotonic() - started)
+
+    def _read_shared(self, ctxt, rp_uuids, now):
+        """Read what no thread is reading; wait for the others' reads."""
+        with self._cond:
+            mine = [rp for rp in rp_uuids if rp not in self._reading]
+            self._reading.update(mine)
+        try:
+            self._read(ctxt, mine, now)
+        finally:
+            self._done(mine)
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._reading.isdisjoint(rp_uuids),
+                timeout=WAIT_SECONDS)
+        # A read of another thread that failed or is late: read it here,
+        # so that its error, if any, reaches this request.
+        late = [rp for rp in rp_uuids if rp not in self._entries]
+        if late:
+            self._read(ctxt, late, now)
+
+    def _done(self, rp_uuids):
+        with self._cond:
+            self._reading.difference_update(rp_uuids)
+            self._cond.notify_all()
+
     def _refresh_later(self, rp_uuids):
-        with self._lock:
-            todo = [rp for rp in rp_uuids if rp not in self._refreshing]
-            self._refreshing.update(todo)
+        with self._cond:
+            todo = [rp for rp in rp_uuids if rp not in self._reading]
+            self._reading.update(todo)
         if todo:
             self._start(self._refresh, todo)
 
     @staticmethod
     def _start(target, *args):
-        threading.Thread(target=target, args=args,
-                         name='livemig-inventory-refresh',
-                         daemon=True).start()
+        thread = threading.Thread(target=target, args=args,
+                                  name='livemig-inventory-read', daemon=True)
+        thread.start()
+        return thread
 
     def _refresh(self, rp_uuids):
         try:
@@ -120,23 +190,33 @@ class InventoryCache:
             LOG.warning('Could not refresh %d placement inventories: %s',
                         len(rp_uuids), exc)
         finally:
-            with self._lock:
-                self._refreshing.difference_update(rp_uuids)
+            self._done(rp_uuids)
 
     def _read(self, ctxt, rp_uuids, now):
+        """Read and keep inventories; the first error after all are done."""
         def read(rp_uuid):
             body = get(ctxt, '/resource_providers/%s/inventories' % rp_uuid)
-            return rp_uuid, body.get('inventories', {})
+            with self._cond:
+                self._entries[rp_uuid] = (now, body.get('inventories', {}))
 
+        if not rp_uuids:
+            return
         if len(rp_uuids) == 1:
-            results = [read(rp_uuids[0])]
-        else:
-            workers = min(READ_CONCURRENCY, len(rp_uuids))
-            with futures.ThreadPoolExecutor(max_workers=workers) as pool:
-                results = list(pool.map(read, rp_uuids))
-        with self._lock:
-            for rp_uuid, inventories in results:
-                self._entries[rp_uuid] = (now, inventories)
+            read(rp_uuids[0])
+            return
+        workers = min(READ_CONCURRENCY, len(rp_uuids))
+        with futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            done = [pool.submit(read, rp_uuid) for rp_uuid in rp_uuids]
+        for future in done:
+            future.result()
+
+    def _after_fork(self):
+        # Threads do not survive a fork: what they were reading is not
+        # being read in the child, and a lock may be held.
+        self._cond = threading.Condition()
+        self._reading = set()
+        if self._lister is not None:
+            self._start(self._prime)
 
 
 INVENTORIES = InventoryCache()

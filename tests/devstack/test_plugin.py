@@ -304,7 +304,8 @@ class OptionsTest(DevstackPluginTestCase):
             LIVEMIG_EXT_APPLY_TO='live-migration,evacuation',
             LIVEMIG_EXT_WEIGHER_STRATEGY='pack',
             LIVEMIG_EXT_WEIGHER_MULTIPLIER='2.5',
-            LIVEMIG_EXT_INVENTORY_CACHE_SECONDS='0')
+            LIVEMIG_EXT_INVENTORY_CACHE_SECONDS='0',
+            LIVEMIG_EXT_INVENTORY_CACHE_PRIME='False')
         conf = self.nova_options()
         group = conf.livemig_ext
         self.assertEqual(['vacant_resources', 'availability_zone'],
@@ -319,6 +320,7 @@ class OptionsTest(DevstackPluginTestCase):
         self.assertEqual('pack', group.weigher_strategy)
         self.assertEqual(2.5, group.weigher_multiplier)
         self.assertEqual(0, group.inventory_cache_seconds)
+        self.assertFalse(group.inventory_cache_prime)
         # What nova-scheduler checks when it loads the filter.
         config = livemig_conf.load(conf)
         self.assertEqual(frozenset(['live-migration', 'evacuation']),

@@ -15,8 +15,13 @@
 from keystoneauth1 import exceptions as ks_exc
 from nova import context as nova_context
 from nova import objects
+from nova.scheduler.client import report
 from oslo_db import exception as db_exc
+from placement import db_api as placement_db
+import sqlalchemy
 
+from nova_livemig_ext.usage import hosts as host_usage
+from nova_livemig_ext.usage import placement
 from tests.functional import base
 
 RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
@@ -182,6 +187,78 @@ class HostsApiTest(base.LivemigApiTestBase):
             self.assertIn(fragment, body['badRequest']['message'])
         status, body = self.call(self.admin_api, '/hosts/host1?x=1')
         self.assertEqual(400, status)
+
+    def start_service(self, name, *args, **kwargs):
+        service = super().start_service(name, *args, **kwargs)
+        self.__dict__.setdefault('started_services', []).append(service)
+        return service
+
+    def quiet(self):
+        """Stop the services' heartbeats and periodic tasks.
+
+        They write to nova's databases from their own threads at any time;
+        stopped, every statement counted while a request runs is one of the
+        request's (it queries the cells from threads of its own).
+        """
+        for service in self.started_services:
+            service.tg.stop_timers(wait=True)
+
+    def counted(self, path):
+        """(statements on nova's databases, placement requests) of a GET."""
+        placement_engine = (
+            placement_db.placement_context_manager.writer.get_engine())
+        counts = {'sql': 0, 'placement': 0}
+
+        def on_statement(conn, *args):
+            if conn.engine is not placement_engine:
+                counts['sql'] += 1
+        real_get = report.SchedulerReportClient.get
+
+        def counting_get(client, *args, **kwargs):
+            counts['placement'] += 1
+            return real_get(client, *args, **kwargs)
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
+                                'before_cursor_execute', on_statement)
+        try:
+            with base.mock.patch.object(report.SchedulerReportClient, 'get',
+                                        counting_get):
+                self.admin_api.api_request('os-livemig' + path,
+                                           check_response_status=[200])
+        finally:
+            sqlalchemy.event.remove(sqlalchemy.engine.Engine,
+                                    'before_cursor_execute', on_statement)
+        return counts
+
+    def test_round_trips_do_not_grow_with_hosts_or_instances(self):
+        paths = ('/hosts', '/hosts/host1', '/hosts/host1/servers')
+        self.quiet()
+        for path in paths:
+            self.counted(path)  # reads the hosts' inventories
+        before = [self.counted(path) for path in paths]
+        self.start_hosts({'host5': ('az1', 'nfs-a'),
+                          'host6': ('az2', 'nfs-b', 'cell2')})
+        for host in ('host1', 'host2', 'host5', 'host6'):
+            self.boot(self.small, host)
+        self.live_migrate(self.s2, host='host2')
+        self.quiet()
+        for path in paths:
+            self.counted(path)
+        after = [self.counted(path) for path in paths]
+        self.assertEqual(before, after)
+        self.assertEqual([{'sql': 16, 'placement': 1},
+                          {'sql': 14, 'placement': 1},
+                          {'sql': 4, 'placement': 0}], after)
+
+    def test_inventories_read_ahead_spare_the_first_listing(self):
+        self.quiet()
+        placement.INVENTORIES.clear()
+        cold = self.counted('/hosts')
+        # Every host's inventory and one request for the usages.
+        self.assertEqual(4 + 1, cold['placement'])
+        placement.INVENTORIES.clear()
+        placement.INVENTORIES.prime(host_usage.compute_node_uuids).join(60)
+        self.assertEqual(1, self.counted('/hosts')['placement'])
+        self.assertEveryHostMatchesPlacement()
 
     def test_unknown_host_is_404(self):
         status, body = self.call(self.admin_api, '/hosts/nohost')

@@ -123,3 +123,23 @@ class UnauthorizedFaultTest(base.TestCase):
             response = self.call(status, body)
             self.assertEqual(status, response.status_int)
             self.assertEqual(body, response.body)
+
+
+class AppFactoryTest(base.TestCase):
+    """nova-api loading the app reads the inventories ahead, if asked."""
+
+    def load(self, **options):
+        self.flags(**options)
+        prime = self.useFixture(base.fixtures.MockPatch(
+            'nova_livemig_ext.usage.placement.INVENTORIES.prime')).mock
+        self.assertIsInstance(app.app_factory({}), app.Application)
+        return prime
+
+    def test_primes_by_default(self):
+        from nova_livemig_ext.usage import hosts as host_usage
+        self.load().assert_called_once_with(host_usage.compute_node_uuids)
+
+    def test_no_prime_when_turned_off_or_not_cached(self):
+        self.load(inventory_cache_prime=False).assert_not_called()
+        self.load(inventory_cache_prime=True,
+                  inventory_cache_seconds=0).assert_not_called()

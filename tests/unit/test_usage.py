@@ -213,3 +213,86 @@ class InventoryCacheTest(base.TestCase):
         self.client.get.side_effect = ConnectionError('refused')
         self.assertRaises(self.placement.PlacementUnavailable,
                           self.cache.get, self.ctxt, ['a', 'b'], 300)
+
+    def run_now(self):
+        """Run the cache's background work in the calling thread."""
+        self.cache._start = lambda target, *args: target(*args)
+
+    def test_prime_reads_ahead_what_requests_then_find(self):
+        self.run_now()
+        self.cache.prime(lambda ctxt: ['a', 'b', 'c'])
+        self.assertEqual(3, self.client.get.call_count)
+        self.cache.get(self.ctxt, ['a', 'b', 'c'], 300)
+        self.assertEqual(3, self.client.get.call_count)
+
+    def test_failed_prime_leaves_the_reads_to_requests(self):
+        self.run_now()
+
+        def lister(ctxt):
+            raise ConnectionError('cell database down')
+        self.cache.prime(lister)
+        self.client.get.side_effect = ConnectionError('refused')
+        self.cache.prime(lambda ctxt: ['a'])
+        self.client.get.side_effect = lambda url, **kw: FakeResponse(
+            200, {'inventories': {'VCPU': {'total': 4}}})
+        self.assertEqual({'a': {'VCPU': {'total': 4}}},
+                         self.cache.get(self.ctxt, ['a'], 300))
+        self.assertEqual(2, self.client.get.call_count)
+
+    def test_concurrent_requests_read_each_inventory_once(self):
+        import threading
+        import time as real_time
+        sleep = real_time.sleep
+
+        def slow(url, **kw):
+            sleep(0.02)
+            return FakeResponse(200, {'inventories': {'VCPU': {'total': 1}}})
+        self.client.get.side_effect = slow
+        rps = ['rp%d' % i for i in range(12)]
+        results = []
+        threads = [threading.Thread(target=lambda: results.append(
+            self.cache.get(self.ctxt, rps, 300))) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+        self.assertEqual(4, len(results))
+        self.assertEqual(12, self.client.get.call_count)
+        self.assertEqual(set(rps), set(results[0]))
+
+    def test_waits_for_a_read_in_flight_then_reads_what_failed(self):
+        import threading
+        # Another thread is reading 'a' and 'b'; this request waits.
+        self.cache._reading.update(['a', 'b'])
+        results = []
+        waiter = threading.Thread(target=lambda: results.append(
+            self.cache.get(self.ctxt, ['a', 'b'], 300)))
+        waiter.start()
+        waiter.join(0.2)
+        self.assertTrue(waiter.is_alive())
+        self.assertEqual(0, self.client.get.call_count)
+        # The other thread got 'a' and failed on 'b': 'b' is read here.
+        self.cache._entries['a'] = (1000.0, {'VCPU': {'total': 7}})
+        self.cache._done(['a', 'b'])
+        waiter.join(10)
+        self.assertEqual(7, results[0]['a']['VCPU']['total'])
+        self.assertEqual(1, self.client.get.call_count)
+        self.assertIn('/resource_providers/b/inventories',
+                      self.client.get.call_args[0][0])
+
+    def test_fork_forgets_reads_in_flight_and_primes_again(self):
+        self.run_now()
+        self.cache.prime(lambda ctxt: ['a', 'b'])
+        self.cache.clear()
+        self.cache._reading.add('a')
+        self.cache._after_fork()
+        self.assertEqual(set(), self.cache._reading)
+        self.assertEqual(4, self.client.get.call_count)
+        self.cache.get(self.ctxt, ['a', 'b'], 300)
+        self.assertEqual(4, self.client.get.call_count)
+
+    def test_fork_without_prime_starts_nothing(self):
+        started = []
+        self.cache._start = lambda target, *args: started.append(target)
+        self.cache._after_fork()
+        self.assertEqual([], started)
