@@ -191,6 +191,21 @@ class LivemigApiTestBase(LiveMigrationTestBase):
                                              SHIPPED_SNIPPET))
         return path
 
+    def start_service(self, name, *args, **kwargs):
+        service = super().start_service(name, *args, **kwargs)
+        self.__dict__.setdefault('started_services', []).append(service)
+        return service
+
+    def quiet_services(self):
+        """Stop the services' heartbeats and periodic tasks.
+
+        They write to nova's databases from their own threads at any time;
+        stopped, every statement counted while a request runs is one of the
+        request's (it queries the cells from threads of its own).
+        """
+        for service in self.started_services:
+            service.tg.stop_timers(wait=True)
+
     def project_api(self, project_id):
         """An admin API client acting in another project."""
         from nova.tests.functional.api import client

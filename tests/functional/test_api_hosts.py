@@ -188,21 +188,6 @@ class HostsApiTest(base.LivemigApiTestBase):
         status, body = self.call(self.admin_api, '/hosts/host1?x=1')
         self.assertEqual(400, status)
 
-    def start_service(self, name, *args, **kwargs):
-        service = super().start_service(name, *args, **kwargs)
-        self.__dict__.setdefault('started_services', []).append(service)
-        return service
-
-    def quiet(self):
-        """Stop the services' heartbeats and periodic tasks.
-
-        They write to nova's databases from their own threads at any time;
-        stopped, every statement counted while a request runs is one of the
-        request's (it queries the cells from threads of its own).
-        """
-        for service in self.started_services:
-            service.tg.stop_timers(wait=True)
-
     def counted(self, path):
         """(statements on nova's databases, placement requests) of a GET."""
         placement_engine = (
@@ -231,7 +216,7 @@ class HostsApiTest(base.LivemigApiTestBase):
 
     def test_round_trips_do_not_grow_with_hosts_or_instances(self):
         paths = ('/hosts', '/hosts/host1', '/hosts/host1/servers')
-        self.quiet()
+        self.quiet_services()
         for path in paths:
             self.counted(path)  # reads the hosts' inventories
         before = [self.counted(path) for path in paths]
@@ -240,7 +225,7 @@ class HostsApiTest(base.LivemigApiTestBase):
         for host in ('host1', 'host2', 'host5', 'host6'):
             self.boot(self.small, host)
         self.live_migrate(self.s2, host='host2')
-        self.quiet()
+        self.quiet_services()
         for path in paths:
             self.counted(path)
         after = [self.counted(path) for path in paths]
@@ -250,7 +235,7 @@ class HostsApiTest(base.LivemigApiTestBase):
                           {'sql': 4, 'placement': 0}], after)
 
     def test_inventories_read_ahead_spare_the_first_listing(self):
-        self.quiet()
+        self.quiet_services()
         placement.INVENTORIES.clear()
         cold = self.counted('/hosts')
         # Every host's inventory and one request for the usages.
