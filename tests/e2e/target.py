@@ -84,19 +84,26 @@ class LocalCloud:
     def image_id(self, admin):
         return apps.IMAGE_ID
 
-    def log_mark(self):
+    def log_mark(self, service='nova-scheduler'):
         return os.path.getsize(os.path.join(services.LOGS,
-                                            'nova-scheduler.log'))
+                                            service + '.log'))
 
-    def log_since(self, mark):
-        with open(os.path.join(services.LOGS, 'nova-scheduler.log'),
+    def log_since(self, mark, service='nova-scheduler'):
+        with open(os.path.join(services.LOGS, service + '.log'),
                   errors='replace') as f:
             f.seek(mark)
             return f.read()
 
+    def _service(self, name):
+        return [s for s in services.services() if s.name == name][0]
+
+    def restart_api(self):
+        """Stop and start nova-api; return once it answers again."""
+        services.stop(self._service('nova-api'))
+        services.start(self._service('nova-api'))
+
     def _compute(self, host):
-        return [s for s in services.services()
-                if s.name == 'nova-compute-' + host][0]
+        return self._service('nova-compute-' + host)
 
     def stop_compute(self, host):
         return services.stop(self._compute(host))
@@ -118,6 +125,7 @@ class ExistingCloud(LocalCloud):
                                              'devstack@n-sch')
         self.compute_unit = os.environ.get('E2E_COMPUTE_UNIT',
                                            'devstack@n-cpu-{index}')
+        self.api_unit = os.environ.get('E2E_API_UNIT', 'devstack@n-api')
         self._roles = None
 
     def missing(self):
@@ -158,16 +166,22 @@ class ExistingCloud(LocalCloud):
                         key=lambda image: image.name)
         return images[0].id
 
-    def log_mark(self):
+    def log_mark(self, service='nova-scheduler'):
         # journalctl takes whole seconds: a line of the second before may
         # come too; the tests look for lines naming their own server.
         return '%d' % (time.time() - 1)
 
-    def log_since(self, mark):
-        argv = ['sudo', 'journalctl', '-u', self.scheduler_unit, '-o',
+    def log_since(self, mark, service='nova-scheduler'):
+        unit = {'nova-scheduler': self.scheduler_unit,
+                'nova-api': self.api_unit}[service]
+        argv = ['sudo', 'journalctl', '-u', unit, '-o',
                 'cat', '--no-pager', '--since', '@' + mark]
         return subprocess.run(argv, capture_output=True,  # noqa: S603
                               text=True, check=True).stdout
+
+    def restart_api(self):
+        subprocess.run(['sudo', 'systemctl', 'restart',  # noqa: S603,S607
+                        self.api_unit], check=True)
 
     def _unit(self, host):
         index = sorted(self._roles.values()).index(host) + 1

@@ -12,6 +12,9 @@
 
 """The API extension in the real nova-api, behind real keystone tokens."""
 
+import re
+import time
+
 import keystoneauth1.session
 
 from tests.e2e import base
@@ -74,4 +77,25 @@ class TestApiThroughKeystone(base.E2ETestCase):
 
     def test_every_host_matches_placement(self):
         """Runs first among the tests: right after the demo's moves."""
+        self.assert_hosts_match_placement()
+
+
+class TestInventoryReadAhead(base.E2ETestCase):
+    """nova-api reads the hosts' inventories ahead when it starts."""
+
+    READ_AHEAD = re.compile(r'Read (\d+) placement inventories ahead')
+
+    def test_restarted_nova_api_reads_every_inventory_ahead(self):
+        mark = self.target.log_mark('nova-api')
+        self.target.restart_api()
+        deadline = time.monotonic() + 60
+        found = None
+        while found is None and time.monotonic() < deadline:
+            found = self.READ_AHEAD.search(
+                self.target.log_since(mark, 'nova-api'))
+            time.sleep(0.5)
+        self.assertIsNotNone(found, 'no read-ahead in the nova-api log')
+        # Every compute node of every cell, through the real placement.
+        self.assertEqual(len(list(self.compute.hypervisors())),
+                         int(found.group(1)))
         self.assert_hosts_match_placement()
