@@ -291,6 +291,52 @@ class InventoryCacheTest(base.TestCase):
         self.cache.get(self.ctxt, ['a', 'b'], 300)
         self.assertEqual(4, self.client.get.call_count)
 
+    def test_a_real_fork_primes_again_in_the_child(self):
+        """A WSGI server forking its workers while the read-ahead runs."""
+        import os
+        import threading
+        listing = threading.Event()
+        release = threading.Event()
+        listed_by = []
+
+        def lister(ctxt):
+            listed_by.append(os.getpid())
+            listing.set()
+            release.wait(10)
+            return ['a', 'b']
+        cache = self.placement.InventoryCache()
+        thread = cache.prime(lister)
+        self.assertTrue(listing.wait(10))
+        # The parent's read-ahead is in flight: the child has no thread
+        # doing it, and must start its own.
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover (the child reports through a pipe)
+            answer = b'no read-ahead in the child'
+            try:
+                # Threads do not survive a fork: entries can only come from
+                # a read-ahead the child started itself.
+                release.set()
+                for _ in range(100):
+                    if {'a', 'b'} <= set(cache._entries):
+                        answer = ('read %s' % sorted(cache._entries)).encode()
+                        break
+                    threading.Event().wait(0.1)
+            finally:
+                os.write(write_end, answer)
+                os._exit(0)
+        os.close(write_end)
+        release.set()
+        thread.join(10)
+        _, status = os.waitpid(pid, 0)
+        with os.fdopen(read_end, 'rb') as pipe:
+            answer = pipe.read().decode()
+        self.assertEqual(0, status)
+        self.assertEqual("read ['a', 'b']", answer)
+        # The parent's own read-ahead went on and finished.
+        self.assertEqual([os.getpid()], listed_by)
+        self.assertEqual({'a', 'b'}, set(cache._entries))
+
     def test_fork_without_prime_starts_nothing(self):
         started = []
         self.cache._start = lambda target, *args: started.append(target)
