@@ -25,6 +25,7 @@ from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects
 from nova import servicegroup
+from nova import thread_pool_factory
 from oslo_db import exception as db_exc
 
 from nova_livemig_ext.usage import placement
@@ -181,13 +182,23 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
 def show_host(ctxt, host):
     """One host with its usage per project and its migrations in flight.
 
+    Placement is a remote service: its answer (the host's allocations) is
+    awaited while nova's databases are read.
+
     :raises HostNotFound: for an unknown host.
     :raises CellUnavailable: when the host's cell does not answer.
     """
     cell = host_cell(ctxt, host)
     try:
         with nova_context.target_cell(ctxt, cell) as cctxt:
-            nodes, services, uuids, migrations = _show_data(cctxt, host)
+            node = _first_node(cctxt, host)
+            pending = thread_pool_factory.spawn(placement.allocations, ctxt,
+                                                node.uuid)
+            services = [objects.Service.get_by_compute_host(cctxt, host)]
+            uuids = list(objects.InstanceList.get_uuids_by_host(cctxt, host))
+            migrations = list(
+                objects.MigrationList.get_in_progress_by_host_and_node(
+                    cctxt, host, node.hypervisor_hostname))
             projects = _project_of(ctxt, cctxt, uuids)
     except nova_exception.ComputeHostNotFound as exc:
         raise HostNotFound(host) from exc
@@ -196,27 +207,22 @@ def show_host(ctxt, host):
             'The database of cell %s did not answer: %s'
             % (cell.name or cell.uuid, exc)) from exc
     facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
-    (entry,) = _entries(cell.name or cell.uuid, nodes, services,
+    (entry,) = _entries(cell.name or cell.uuid, [node], services,
                         {host: uuids}, facts, servicegroup.API())
-    rp_uuid = entry['_node'].uuid
-    held = placement.allocations(ctxt, rp_uuid)
+    held = pending.result()
     used = collections.Counter()
     for resources in held.values():
         used.update(resources)
-    _add_resources(ctxt, [entry], {rp_uuid: dict(used)})
+    _add_resources(ctxt, [entry], {node.uuid: dict(used)})
     entry['projects'] = _projects(projects, held)
     entry['migrations'] = _migrations(host, migrations, held, set(uuids))
     return entry
 
 
-def _show_data(cctxt, host):
-    """Compute nodes, service, instance uuids and moves in flight."""
+def _first_node(cctxt, host):
+    """The host's compute node (the first by name, as in listings)."""
     nodes = objects.ComputeNodeList.get_all_by_host(cctxt, host)
-    services = [objects.Service.get_by_compute_host(cctxt, host)]
-    uuids = objects.InstanceList.get_uuids_by_host(cctxt, host)
-    migrations = objects.MigrationList.get_in_progress_by_host_and_node(
-        cctxt, host, nodes[0].hypervisor_hostname)
-    return list(nodes), services, list(uuids), list(migrations)
+    return min(nodes, key=lambda node: node.hypervisor_hostname or '')
 
 
 def _project_of(ctxt, cctxt, uuids):
