@@ -48,30 +48,9 @@ from nova.db.api import models as api_models  # noqa: E402
 from nova.db.main import api as main_db  # noqa: E402
 from nova.db.main import models as main_models  # noqa: E402
 from nova import objects  # noqa: E402
-from nova.scheduler.client import report  # noqa: E402
 from oslo_utils import uuidutils  # noqa: E402
-import sqlalchemy  # noqa: E402
 
 OPTIONS = {'hosts': 1000, 'instances': 20000, 'repeats': 5}
-
-
-class Counters:
-    def __init__(self):
-        self.sql = 0
-        self.placement_sql = 0
-        self.placement_http = 0
-        self.placement_engine = None
-
-
-COUNT = Counters()
-
-
-def _on_statement(conn, cursor, statement, parameters, context, many):
-    # placement runs in-process with its own database: count nova's only.
-    if conn.engine is COUNT.placement_engine:
-        COUNT.placement_sql += 1
-    else:
-        COUNT.sql += 1
 
 
 class APIBenchmark(base.LivemigApiTestBase):
@@ -84,19 +63,6 @@ class APIBenchmark(base.LivemigApiTestBase):
         names, rp_uuids = self._populate(hosts, instances)
         print('Populated %d hosts and %d instances in %.0f s'
               % (hosts, instances, time.perf_counter() - started))
-        from placement import db_api as placement_db
-        COUNT.placement_engine = (
-            placement_db.placement_context_manager.writer.get_engine())
-        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
-                                'before_cursor_execute', _on_statement)
-        real_get = report.SchedulerReportClient.get
-
-        def counted_get(client, *args, **kwargs):
-            COUNT.placement_http += 1
-            return real_get(client, *args, **kwargs)
-        self.useFixture(base.fixtures.MonkeyPatch(
-            'nova.scheduler.client.report.SchedulerReportClient.get',
-            counted_get))
         self.quiet_services()
         host = names[len(names) // 2]
         # Each pair in turn, one sample of each per round, so that both
@@ -122,11 +88,10 @@ class APIBenchmark(base.LivemigApiTestBase):
             'GET /os-livemig/hosts, first of a process, no read-ahead',
             'os-livemig/hosts'))
         placement.INVENTORIES.clear()
-        COUNT.sql = COUNT.placement_http = 0
         start = time.perf_counter()
-        placement.INVENTORIES.prime(host_usage.compute_node_uuids).join()
-        prime = (time.perf_counter() - start, COUNT.sql,
-                 COUNT.placement_http)
+        with base.RoundTrips() as trips:
+            placement.INVENTORIES.prime(host_usage.compute_node_uuids).join()
+        prime = (time.perf_counter() - start, trips.sql, trips.placement)
         rows.append(self._first(
             'GET /os-livemig/hosts, first of a process, after read-ahead',
             'os-livemig/hosts'))
@@ -154,13 +119,13 @@ class APIBenchmark(base.LivemigApiTestBase):
         """(ms, SQL statements, placement requests) of one request."""
         api = self.admin_api
         api.microversion = microversion
-        COUNT.sql = COUNT.placement_sql = COUNT.placement_http = 0
-        start = time.perf_counter()
-        response = api.api_request(path, check_response_status=None)
-        elapsed = time.perf_counter() - start
+        with base.RoundTrips() as trips:
+            start = time.perf_counter()
+            response = api.api_request(path, check_response_status=None)
+            elapsed = time.perf_counter() - start
         api.microversion = 'latest'
         self.assertEqual(200, response.status_code, response.text[:300])
-        return elapsed * 1000, COUNT.sql, COUNT.placement_http
+        return elapsed * 1000, trips.sql, trips.placement
 
     def _interleaved(self, requests, repeats):
         """Rows (label, median ms, statements, placement requests)."""

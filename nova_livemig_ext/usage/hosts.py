@@ -103,7 +103,7 @@ def _entries(cell_name, nodes, services, uuids, facts, group_api):
     """Host entries without resources, and host -> compute node uuid."""
     by_host = {service.host: service for service in services}
     node_of = {}
-    for node in sorted(nodes, key=lambda n: n.hypervisor_hostname or ''):
+    for node in sorted(nodes, key=_node_name):
         node_of.setdefault(node.host, node)
     entries = []
     for host, node in node_of.items():
@@ -219,10 +219,15 @@ def show_host(ctxt, host):
     return entry
 
 
+def _node_name(node):
+    """Of a host's compute nodes, listing and show use the first by this."""
+    return node.hypervisor_hostname or ''
+
+
 def _first_node(cctxt, host):
     """The host's compute node (the first by name, as in listings)."""
-    nodes = objects.ComputeNodeList.get_all_by_host(cctxt, host)
-    return min(nodes, key=lambda node: node.hypervisor_hostname or '')
+    return min(objects.ComputeNodeList.get_all_by_host(cctxt, host),
+               key=_node_name)
 
 
 def _project_of(ctxt, cctxt, uuids):

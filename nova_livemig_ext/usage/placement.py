@@ -127,15 +127,9 @@ class InventoryCache:
         started = time.monotonic()
         try:
             ctxt = nova_context.get_admin_context()
-            rp_uuids = self._lister(ctxt)
-            with self._cond:
-                todo = [rp for rp in rp_uuids
-                        if rp not in self._entries and rp not in self._reading]
-                self._reading.update(todo)
-            try:
-                self._read(ctxt, todo, time.monotonic())
-            finally:
-                self._done(todo)
+            todo = self._claim(rp for rp in self._lister(ctxt)
+                               if rp not in self._entries)
+            self._read_claimed(ctxt, todo, time.monotonic())
         except Exception as exc:
             # Requests read what priming could not.
             LOG.warning('Could not read placement inventories ahead: %s', exc)
@@ -145,13 +139,7 @@ class InventoryCache:
 
     def _read_shared(self, ctxt, rp_uuids, now):
         """Read what no thread is reading; wait for the others' reads."""
-        with self._cond:
-            mine = [rp for rp in rp_uuids if rp not in self._reading]
-            self._reading.update(mine)
-        try:
-            self._read(ctxt, mine, now)
-        finally:
-            self._done(mine)
+        self._read_claimed(ctxt, self._claim(rp_uuids), now)
         with self._cond:
             self._cond.wait_for(
                 lambda: self._reading.isdisjoint(rp_uuids),
@@ -162,15 +150,27 @@ class InventoryCache:
         if late:
             self._read(ctxt, late, now)
 
+    def _claim(self, rp_uuids):
+        """Mark as being read, and return, those no thread is reading."""
+        with self._cond:
+            mine = [rp for rp in rp_uuids if rp not in self._reading]
+            self._reading.update(mine)
+        return mine
+
+    def _read_claimed(self, ctxt, rp_uuids, now):
+        """Read providers claimed by :meth:`_claim`, then release them."""
+        try:
+            self._read(ctxt, rp_uuids, now)
+        finally:
+            self._done(rp_uuids)
+
     def _done(self, rp_uuids):
         with self._cond:
             self._reading.difference_update(rp_uuids)
             self._cond.notify_all()
 
     def _refresh_later(self, rp_uuids):
-        with self._cond:
-            todo = [rp for rp in rp_uuids if rp not in self._reading]
-            self._reading.update(todo)
+        todo = self._claim(rp_uuids)
         if todo:
             self._start(self._refresh, todo)
 
@@ -183,14 +183,12 @@ class InventoryCache:
 
     def _refresh(self, rp_uuids):
         try:
-            self._read(nova_context.get_admin_context(), rp_uuids,
-                       time.monotonic())
+            self._read_claimed(nova_context.get_admin_context(), rp_uuids,
+                               time.monotonic())
         except Exception as exc:
             # The old values stay; the next request schedules a new read.
             LOG.warning('Could not refresh %d placement inventories: %s',
                         len(rp_uuids), exc)
-        finally:
-            self._done(rp_uuids)
 
     def _read(self, ctxt, rp_uuids, now):
         """Read and keep inventories; the first error after all are done."""

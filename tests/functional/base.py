@@ -229,6 +229,47 @@ class LivemigApiTestBase(LiveMigrationTestBase):
         return response.status_code, body
 
 
+class RoundTrips:
+    """While in force: nova's SQL statements and placement requests.
+
+    Placement runs in-process with a database of its own; its statements
+    are not nova's and are left out. Every thread counts: stop the
+    services' timers (``quiet_services``) to count one request's only.
+    """
+
+    def __init__(self):
+        self.sql = 0
+        self.placement = 0
+
+    def _on_statement(self, conn, *args):
+        if conn.engine is not self._placement_engine:
+            self.sql += 1
+
+    def __enter__(self):
+        from nova.scheduler.client import report
+        from placement import db_api as placement_db
+        import sqlalchemy
+        self._placement_engine = (
+            placement_db.placement_context_manager.writer.get_engine())
+        real_get = report.SchedulerReportClient.get
+
+        def counting_get(client, *args, **kwargs):
+            self.placement += 1
+            return real_get(client, *args, **kwargs)
+        self._patch = mock.patch.object(report.SchedulerReportClient, 'get',
+                                        counting_get)
+        self._patch.start()
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
+                                'before_cursor_execute', self._on_statement)
+        return self
+
+    def __exit__(self, *exc_info):
+        import sqlalchemy
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine,
+                                'before_cursor_execute', self._on_statement)
+        self._patch.stop()
+
+
 def nova_fixtures_cinder_volume():
     """A volume id nova's CinderFixture serves as a bootable volume."""
     from nova.tests.fixtures import cinder

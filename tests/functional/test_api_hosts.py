@@ -15,10 +15,7 @@
 from keystoneauth1 import exceptions as ks_exc
 from nova import context as nova_context
 from nova import objects
-from nova.scheduler.client import report
 from oslo_db import exception as db_exc
-from placement import db_api as placement_db
-import sqlalchemy
 
 from nova_livemig_ext.usage import hosts as host_usage
 from nova_livemig_ext.usage import placement
@@ -190,29 +187,10 @@ class HostsApiTest(base.LivemigApiTestBase):
 
     def counted(self, path):
         """(statements on nova's databases, placement requests) of a GET."""
-        placement_engine = (
-            placement_db.placement_context_manager.writer.get_engine())
-        counts = {'sql': 0, 'placement': 0}
-
-        def on_statement(conn, *args):
-            if conn.engine is not placement_engine:
-                counts['sql'] += 1
-        real_get = report.SchedulerReportClient.get
-
-        def counting_get(client, *args, **kwargs):
-            counts['placement'] += 1
-            return real_get(client, *args, **kwargs)
-        sqlalchemy.event.listen(sqlalchemy.engine.Engine,
-                                'before_cursor_execute', on_statement)
-        try:
-            with base.mock.patch.object(report.SchedulerReportClient, 'get',
-                                        counting_get):
-                self.admin_api.api_request('os-livemig' + path,
-                                           check_response_status=[200])
-        finally:
-            sqlalchemy.event.remove(sqlalchemy.engine.Engine,
-                                    'before_cursor_execute', on_statement)
-        return counts
+        with base.RoundTrips() as trips:
+            self.admin_api.api_request('os-livemig' + path,
+                                       check_response_status=[200])
+        return {'sql': trips.sql, 'placement': trips.placement}
 
     def test_round_trips_do_not_grow_with_hosts_or_instances(self):
         paths = ('/hosts', '/hosts/host1', '/hosts/host1/servers')
