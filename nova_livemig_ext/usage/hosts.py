@@ -12,16 +12,27 @@
 
 """Compute hosts for the API: cells, services, aggregates and resources.
 
-A constant number of queries per request: per cell one scatter-gather call
-(compute nodes, compute services, instance uuids by host), one API database
-query for the aggregates and one for the cells, and placement reads as
+A constant number of database round trips per request, whatever the hosts
+and instances: one read transaction on the API database (cells, host
+mappings, aggregates) and one per cell (compute nodes, compute services,
+instances by host), and placement reads as
 :mod:`nova_livemig_ext.usage.placement` describes.
+
+The reads of one database share one transaction (:func:`_reads`): one
+connection taken from the pool and one snapshot of that database, where
+each nova object call alone would take its own. Where a request needs
+two or three columns of many rows (compute nodes, the project of each
+instance), it reads those columns with nova's own query helper on nova's
+models instead of building a full object per row.
 """
 
 import collections
 
 import nova.conf
 from nova import context as nova_context
+from nova.db.api import api as api_db
+from nova.db.main import api as main_db
+from nova.db.main import models as main_models
 from nova import exception as nova_exception
 from nova import objects
 from nova import servicegroup
@@ -54,13 +65,26 @@ class Listing:
         self.unreachable_cells = unreachable_cells
 
 
+def _reads(ctxt, cell=False):
+    """One read transaction for the nova object calls made inside it.
+
+    :param cell: the cell database ``ctxt`` targets rather than the API
+        database. nova's object methods join the transaction in force on
+        their context for their database, and start their own otherwise.
+    """
+    if cell:
+        return main_db.get_context_manager(ctxt).reader.using(ctxt)
+    return api_db.context_manager.reader.using(ctxt)
+
+
 def _cell_data(cctxt):
     """Compute nodes, compute services and instance uuids of one cell."""
-    nodes = objects.ComputeNodeList.get_all(cctxt)
-    services = objects.ServiceList.get_by_binary(
-        cctxt, 'nova-compute', include_disabled=True)
-    hosts = sorted({node.host for node in nodes})
-    uuids = objects.InstanceList.get_uuids_by_hosts(cctxt, hosts)
+    with _reads(cctxt, cell=True):
+        nodes = _compute_nodes(cctxt)
+        services = objects.ServiceList.get_by_binary(
+            cctxt, 'nova-compute', include_disabled=True)
+        hosts = sorted({node.host for node in nodes})
+        uuids = objects.InstanceList.get_uuids_by_hosts(cctxt, hosts)
     return list(nodes), list(services), uuids
 
 
@@ -127,7 +151,8 @@ def _add_resources(ctxt, entries, used_by_rp):
 
 
 def _node_uuids(cctxt):
-    return [node.uuid for node in objects.ComputeNodeList.get_all(cctxt)]
+    with _reads(cctxt, cell=True):
+        return [node.uuid for node in _compute_nodes(cctxt)]
 
 
 def compute_node_uuids(ctxt):
@@ -151,10 +176,11 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
     :raises HostNotFound: when ``marker`` names no listed host.
     :returns: a :class:`Listing`.
     """
-    cells = {cell.uuid: cell for cell in
-             objects.CellMappingList.get_all(ctxt)}
+    with _reads(ctxt):
+        cells = {cell.uuid: cell for cell in
+                 objects.CellMappingList.get_all(ctxt)}
+        facts = _Facts(objects.AggregateList.get_all(ctxt))
     results = nova_context.scatter_gather_skip_cell0(ctxt, _cell_data)
-    facts = _Facts(objects.AggregateList.get_all(ctxt))
     group_api = servicegroup.API()
     entries = []
     unreachable = []
@@ -182,31 +208,34 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
 def show_host(ctxt, host):
     """One host with its usage per project and its migrations in flight.
 
-    Placement is a remote service: its answer (the host's allocations) is
-    awaited while nova's databases are read.
+    Two database transactions (API, then cell) whatever the host holds;
+    placement is a remote service: its answer (the host's allocations) is
+    awaited while the cell database is read.
 
     :raises HostNotFound: for an unknown host.
     :raises CellUnavailable: when the host's cell does not answer.
     """
-    cell = host_cell(ctxt, host)
+    with _reads(ctxt):
+        cell = host_cell(ctxt, host)
+        facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
     try:
-        with nova_context.target_cell(ctxt, cell) as cctxt:
+        with nova_context.target_cell(ctxt, cell) as cctxt, \
+                _reads(cctxt, cell=True):
             node = _first_node(cctxt, host)
             pending = thread_pool_factory.spawn(placement.allocations, ctxt,
                                                 node.uuid)
             services = [objects.Service.get_by_compute_host(cctxt, host)]
-            uuids = list(objects.InstanceList.get_uuids_by_host(cctxt, host))
+            projects = _project_of(cctxt, host)
             migrations = list(
                 objects.MigrationList.get_in_progress_by_host_and_node(
                     cctxt, host, node.hypervisor_hostname))
-            projects = _project_of(ctxt, cctxt, uuids)
     except nova_exception.ComputeHostNotFound as exc:
         raise HostNotFound(host) from exc
     except db_exc.DBError as exc:
         raise CellUnavailable(
             'The database of cell %s did not answer: %s'
             % (cell.name or cell.uuid, exc)) from exc
-    facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
+    uuids = list(projects)
     (entry,) = _entries(cell.name or cell.uuid, [node], services,
                         {host: uuids}, facts, servicegroup.API())
     held = pending.result()
@@ -224,31 +253,40 @@ def _node_name(node):
     return node.hypervisor_hostname or ''
 
 
+def _compute_nodes(cctxt, host=None):
+    """Compute nodes (uuid, host, hypervisor_hostname) of a cell or a host.
+
+    Three columns read in the cell transaction in force: a compute node's
+    uuid names its resource provider in placement, and nothing else of the
+    record is needed.
+    """
+    node = main_models.ComputeNode
+    query = main_db.model_query(
+        cctxt, node, (node.uuid, node.host, node.hypervisor_hostname),
+        read_deleted='no')
+    if host is not None:
+        query = query.filter_by(host=host)
+    return query.all()
+
+
 def _first_node(cctxt, host):
     """The host's compute node (the first by name, as in listings)."""
-    return min(objects.ComputeNodeList.get_all_by_host(cctxt, host),
-               key=_node_name)
+    nodes = _compute_nodes(cctxt, host)
+    if not nodes:
+        raise nova_exception.ComputeHostNotFound(host=host)
+    return min(nodes, key=_node_name)
 
 
-def _project_of(ctxt, cctxt, uuids):
-    """instance uuid -> project id, from the API database's mappings.
+def _project_of(cctxt, host):
+    """instance uuid -> project id of the host's instances.
 
-    nova maps every instance to its project when it creates it; one query
-    reads them all, where loading the instances themselves would build a
-    full record per instance. An instance without a mapping (one nova
-    failed to write) is read from its cell.
+    Two columns read in the cell transaction in force, where loading the
+    instances would build a full record per instance.
     """
-    if not uuids:
-        return {}
-    projects = {mapping.instance_uuid: mapping.project_id for mapping in
-                objects.InstanceMappingList.get_by_instance_uuids(
-                    ctxt, uuids)}
-    missing = [uuid for uuid in uuids if uuid not in projects]
-    if missing:
-        for instance in objects.InstanceList.get_by_filters(
-                cctxt, {'uuid': missing}, expected_attrs=[]):
-            projects[instance.uuid] = instance.project_id
-    return projects
+    return dict(main_db.model_query(
+        cctxt, main_models.Instance,
+        (main_models.Instance.uuid, main_models.Instance.project_id),
+        read_deleted='no').filter_by(host=host).all())
 
 
 def _projects(projects, held):
@@ -346,7 +384,8 @@ def host_servers(ctxt, host, project_id=None, limit=None, marker=None):
     filters = {'host': host, 'deleted': False}
     if project_id:
         filters['project_id'] = project_id
-    with nova_context.target_cell(ctxt, cell) as cctxt:
+    with nova_context.target_cell(ctxt, cell) as cctxt, \
+            _reads(cctxt, cell=True):
         if marker and not _is_on_host(cctxt, marker, host):
             raise MarkerNotFound(marker)
         try:

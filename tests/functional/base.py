@@ -230,7 +230,7 @@ class LivemigApiTestBase(LiveMigrationTestBase):
 
 
 class RoundTrips:
-    """While in force: nova's SQL statements and placement requests.
+    """While in force: nova's SQL statements, transactions, placement calls.
 
     Placement runs in-process with a database of its own; its statements
     are not nova's and are left out. Every thread counts: stop the
@@ -239,11 +239,16 @@ class RoundTrips:
 
     def __init__(self):
         self.sql = 0
+        self.transactions = 0
         self.placement = 0
 
     def _on_statement(self, conn, *args):
         if conn.engine is not self._placement_engine:
             self.sql += 1
+
+    def _on_begin(self, conn):
+        if conn.engine is not self._placement_engine:
+            self.transactions += 1
 
     def __enter__(self):
         from nova.scheduler.client import report
@@ -261,12 +266,16 @@ class RoundTrips:
         self._patch.start()
         sqlalchemy.event.listen(sqlalchemy.engine.Engine,
                                 'before_cursor_execute', self._on_statement)
+        sqlalchemy.event.listen(sqlalchemy.engine.Engine, 'begin',
+                                self._on_begin)
         return self
 
     def __exit__(self, *exc_info):
         import sqlalchemy
         sqlalchemy.event.remove(sqlalchemy.engine.Engine,
                                 'before_cursor_execute', self._on_statement)
+        sqlalchemy.event.remove(sqlalchemy.engine.Engine, 'begin',
+                                self._on_begin)
         self._patch.stop()
 
 

@@ -14,6 +14,7 @@
 
 from keystoneauth1 import exceptions as ks_exc
 from nova import context as nova_context
+from nova.db.main import api as main_db
 from nova import objects
 from oslo_db import exception as db_exc
 
@@ -117,9 +118,9 @@ class HostsApiTest(base.LivemigApiTestBase):
             self.assertEqual(host['resources'][rc]['used'],
                              sum(row[rc] for row in host['projects']))
 
-    def test_project_of_an_instance_without_mapping_comes_from_its_cell(self):
-        # Projects come from nova's instance mappings; one that nova did
-        # not write is read from the instance itself.
+    def test_projects_come_from_the_cell_not_instance_mappings(self):
+        # An instance's project is read from its own record in its cell;
+        # an instance mapping that nova failed to write changes nothing.
         _, before = self.call(self.admin_api, '/hosts/host1')
         mapping = objects.InstanceMapping.get_by_instance_uuid(
             nova_context.get_admin_context(), self.s3['id'])
@@ -186,11 +187,12 @@ class HostsApiTest(base.LivemigApiTestBase):
         self.assertEqual(400, status)
 
     def counted(self, path):
-        """(statements on nova's databases, placement requests) of a GET."""
+        """Statements, transactions and placement requests of one GET."""
         with base.RoundTrips() as trips:
             self.admin_api.api_request('os-livemig' + path,
                                        check_response_status=[200])
-        return {'sql': trips.sql, 'placement': trips.placement}
+        return {'sql': trips.sql, 'transactions': trips.transactions,
+                'placement': trips.placement}
 
     def test_round_trips_do_not_grow_with_hosts_or_instances(self):
         paths = ('/hosts', '/hosts/host1', '/hosts/host1/servers')
@@ -208,9 +210,12 @@ class HostsApiTest(base.LivemigApiTestBase):
             self.counted(path)
         after = [self.counted(path) for path in paths]
         self.assertEqual(before, after)
-        self.assertEqual([{'sql': 16, 'placement': 1},
-                          {'sql': 14, 'placement': 1},
-                          {'sql': 4, 'placement': 0}], after)
+        # One transaction on the API database and one per cell, whatever
+        # the cells hold; one placement request for what is in use.
+        self.assertEqual([{'sql': 11, 'transactions': 3, 'placement': 1},
+                          {'sql': 8, 'transactions': 2, 'placement': 1},
+                          {'sql': 4, 'transactions': 2, 'placement': 0}],
+                         after)
 
     def test_inventories_read_ahead_spare_the_first_listing(self):
         self.quiet_services()
@@ -243,17 +248,20 @@ class HostsApiTest(base.LivemigApiTestBase):
                           'state': 'down'}, body['host']['service'])
 
     def down_cell(self, name):
-        """Make the database of one cell fail, as when it is unreachable."""
-        down = self.cell_mappings[name].uuid
-        for method in ('get_all', 'get_all_by_host'):
-            real = getattr(objects.ComputeNodeList, method)
+        """Make the database of one cell refuse every connection.
 
-            def failing(ctxt, *args, _real=real, **kwargs):
-                if ctxt.cell_uuid == down:
-                    raise db_exc.DBConnectionError('cell database is down')
-                return _real(ctxt, *args, **kwargs)
+        As when it is unreachable: every read of that cell fails, whoever
+        makes it.
+        """
+        ctxt = nova_context.get_admin_context()
+        with nova_context.target_cell(ctxt, self.cell_mappings[name]) as cctxt:
+            manager = main_db.get_context_manager(cctxt)
+            engines = {manager.reader.get_engine(),
+                       manager.writer.get_engine()}
+        for engine in engines:
             self.useFixture(base.fixtures.MockPatchObject(
-                objects.ComputeNodeList, method, side_effect=failing))
+                engine, 'connect', side_effect=db_exc.DBConnectionError(
+                    'cell database is down')))
 
     def test_down_cell_is_named_not_a_500(self):
         self.down_cell('cell2')
