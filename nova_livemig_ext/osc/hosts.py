@@ -85,7 +85,8 @@ class ShowHost(command.Lister):
 
     As the 2010 ``nova-manage host show`` printed it: the host's capacity,
     use and free resources, then each project's instances and resources,
-    then what moves in progress hold on the host.
+    then what moves in progress hold on the host, then allocations that
+    neither accounts for (``nova-manage placement audit`` finds those).
     """
 
     def get_parser(self, prog_name):
@@ -118,6 +119,10 @@ class ShowHost(command.Lister):
                 rows.append([name, label, ''] +
                             [move['held'].get(rc, 0)
                              for rc in RESOURCE_CLASSES])
+        # A server older than this field has no other_allocations.
+        for other in host.get('other_allocations', []):
+            rows.append([name, '(other %s)' % other['consumer_id'], ''] +
+                        [other['held'].get(rc, 0) for rc in RESOURCE_CLASSES])
         return columns, rows
 
 

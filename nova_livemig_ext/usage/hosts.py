@@ -208,6 +208,12 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
 def show_host(ctxt, host):
     """One host with its usage per project and its migrations in flight.
 
+    What placement counts as used on the host is split three ways: the
+    project rows (the host's instances), the holds of moves in progress,
+    and ``other_allocations``, held by consumers that are neither (an
+    allocation nova failed to remove, such as that of an instance that
+    went to ERROR before it reached a host).
+
     Two database transactions (API, then cell) whatever the host holds;
     placement is a remote service: its answer (the host's allocations) is
     awaited while the cell database is read.
@@ -244,7 +250,11 @@ def show_host(ctxt, host):
         used.update(resources)
     _add_resources(ctxt, [entry], {node.uuid: dict(used)})
     entry['projects'] = _projects(projects, held)
-    entry['migrations'] = _migrations(host, migrations, held, set(uuids))
+    entry['migrations'], moving = _migrations(host, migrations, held,
+                                              set(uuids))
+    entry['other_allocations'] = [
+        {'consumer_id': consumer, 'held': dict(held[consumer])}
+        for consumer in sorted(set(held) - set(uuids) - moving)]
     return entry
 
 
@@ -313,8 +323,12 @@ def _migrations(host, migrations, held, on_host):
     An outgoing move holds the source through its migration record; an
     incoming one holds the destination through the instance until the
     instance belongs to the host (then its project row counts it).
+
+    :returns: the moves by direction, and the placement consumers whose
+        holds they show.
     """
     result = {'incoming': [], 'outgoing': []}
+    consumers = set()
     for migration in sorted(migrations, key=lambda m: m.created_at or 0):
         outgoing = migration.source_compute == host
         if outgoing:
@@ -323,6 +337,7 @@ def _migrations(host, migrations, held, on_host):
             consumer = None
         else:
             consumer = migration.instance_uuid
+        consumers.add(consumer)
         result['outgoing' if outgoing else 'incoming'].append({
             'id': migration.uuid,
             'server_id': migration.instance_uuid,
@@ -332,7 +347,7 @@ def _migrations(host, migrations, held, on_host):
             'migration_type': migration.migration_type,
             'held': dict(held.get(consumer, {})),
         })
-    return result
+    return result, consumers
 
 
 def host_cell(ctxt, host):

@@ -180,11 +180,14 @@ class E2ETestCase(testtools.TestCase):
                 self.assertEqual(entry['capacity'] - entry['used'],
                                  entry['free'])
             shown = self.livemig('/hosts/' + host['host']).json()['host']
-            if not (shown['migrations']['incoming'] or
-                    shown['migrations']['outgoing']):
-                # Without moves in flight, the project rows are the usage.
-                for rc in ('VCPU', 'MEMORY_MB', 'DISK_GB'):
-                    self.assertEqual(
-                        shown['resources'][rc]['used'],
-                        sum(row[rc] for row in shown['projects']),
-                        '%s %s' % (host['host'], rc))
+            # Projects, moves in flight and allocations neither accounts
+            # for make up the usage.
+            holds = list(shown['projects']) + [
+                move['held'] for moves in shown['migrations'].values()
+                for move in moves] + [
+                other['held'] for other in shown['other_allocations']]
+            for rc in ('VCPU', 'MEMORY_MB', 'DISK_GB'):
+                self.assertEqual(
+                    shown['resources'][rc]['used'],
+                    sum(hold.get(rc, 0) for hold in holds),
+                    '%s %s' % (host['host'], rc))

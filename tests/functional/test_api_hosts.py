@@ -106,6 +106,7 @@ class HostsApiTest(base.LivemigApiTestBase):
         self.assertMatchesPlacement(host)
         self.assertEqual({'incoming': [], 'outgoing': []},
                          host['migrations'])
+        self.assertEqual([], host['other_allocations'])
         rows = {row['project_id']: row for row in host['projects']}
         self.assertEqual(
             {'project_id': 'other-project', 'instances': 1, 'VCPU': 1,
@@ -147,6 +148,8 @@ class HostsApiTest(base.LivemigApiTestBase):
              'migration_type': 'migration',
              'held': {'VCPU': 1, 'MEMORY_MB': 2048, 'DISK_GB': 10}},
             {k: v for k, v in outgoing.items() if k != 'id'})
+        # The migration's hold is its own, not also another consumer's.
+        self.assertEqual([], host['other_allocations'])
         for rc in RESOURCE_CLASSES:
             self.assertEqual(
                 host['resources'][rc]['used'],
@@ -157,6 +160,28 @@ class HostsApiTest(base.LivemigApiTestBase):
         (incoming,) = body['host']['migrations']['incoming']
         # The server is host2's now: its project row counts it.
         self.assertEqual({}, incoming['held'])
+
+    def test_show_names_what_no_instance_or_move_holds(self):
+        # An allocation nova left behind on host1 for a consumer that is
+        # neither an instance on host1 nor a move (an instance that went
+        # to ERROR before it reached a host, say): placement counts it as
+        # used, and show names it apart from the project rows.
+        rp_uuid = self._get_provider_uuid_by_host('host1')
+        leaked = {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 1}
+        self.placement.put('/allocations/%s' % base.uuids.leaked, {
+            'allocations': {rp_uuid: {'resources': leaked}},
+            'project_id': 'gone', 'user_id': 'gone',
+            'consumer_generation': None}, version='1.28')
+        _, body = self.call(self.admin_api, '/hosts/host1')
+        host = body['host']
+        self.assertMatchesPlacement(host)
+        self.assertEqual([{'consumer_id': base.uuids.leaked, 'held': leaked}],
+                         host['other_allocations'])
+        self.assertEqual(3, sum(row['instances'] for row in host['projects']))
+        for rc in RESOURCE_CLASSES:
+            self.assertEqual(host['resources'][rc]['used'],
+                             sum(row[rc] for row in host['projects']) +
+                             leaked[rc])
 
     def test_filters_and_paging(self):
         def names(query):

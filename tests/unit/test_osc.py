@@ -104,7 +104,9 @@ class OscTest(osc_base.TestCommand):
                 {'id': 'm1', 'server_id': 's1', 'source': 'compute1',
                  'dest': 'compute2', 'status': 'running',
                  'migration_type': 'live-migration',
-                 'held': {'VCPU': 1, 'MEMORY_MB': 1024, 'DISK_GB': 10}}]})
+                 'held': {'VCPU': 1, 'MEMORY_MB': 1024, 'DISK_GB': 10}}]},
+            other_allocations=[{'consumer_id': 'c1', 'held': {
+                'VCPU': 1, 'MEMORY_MB': 512}}])
         self.compute.get.return_value = response(200, {'host': host})
         columns, rows = self.run_command(hosts.ShowHost, ['compute1'],
                                          [('host', 'compute1')])
@@ -116,6 +118,7 @@ class OscTest(osc_base.TestCommand):
             ['compute1', '(free)', '', 29, 4608, 80],
             ['compute1', 'p1', 2, 2, 2048, 10],
             ['compute1', '(outgoing live-migration s1)', '', 1, 1024, 10],
+            ['compute1', '(other c1)', '', 1, 512, 0],
         ], rows)
 
     def test_host_server_list(self):
