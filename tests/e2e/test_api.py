@@ -14,6 +14,7 @@
 
 import re
 import time
+import uuid
 
 import keystoneauth1.session
 
@@ -77,6 +78,29 @@ class TestApiThroughKeystone(base.E2ETestCase):
 
     def test_every_host_matches_placement(self):
         """Runs first among the tests: right after the demo's moves."""
+        self.assert_hosts_match_placement()
+
+    def test_show_names_an_allocation_nothing_on_the_host_accounts_for(self):
+        # As nova leaves one behind for a server that goes to ERROR before
+        # it reaches a host: a consumer that is no instance and no move.
+        hypervisor = self.compute.get(
+            '/os-hypervisors/detail', microversion='2.53').json()[
+                'hypervisors'][0]
+        host, rp_uuid = hypervisor['service']['host'], hypervisor['id']
+        consumer = str(uuid.uuid4())
+        held = {'VCPU': 1, 'MEMORY_MB': 128, 'DISK_GB': 1}
+        placement = self.admin.placement
+        response = placement.put('/allocations/' + consumer, json={
+            'allocations': {rp_uuid: {'resources': held}},
+            'project_id': self.admin.current_project_id,
+            'user_id': self.admin.current_user_id,
+            'consumer_generation': None}, microversion='1.28')
+        self.assertEqual(204, response.status_code, response.text)
+        self.addCleanup(placement.delete, '/allocations/' + consumer,
+                        microversion='1.28')
+        shown = self.livemig('/hosts/' + host).json()['host']
+        self.assertIn({'consumer_id': consumer, 'held': held},
+                      shown['other_allocations'])
         self.assert_hosts_match_placement()
 
 
