@@ -337,7 +337,8 @@ def _migrations(host, migrations, held, on_host):
             consumer = None
         else:
             consumer = migration.instance_uuid
-        consumers.add(consumer)
+        if consumer is not None:
+            consumers.add(consumer)
         result['outgoing' if outgoing else 'incoming'].append({
             'id': migration.uuid,
             'server_id': migration.instance_uuid,
