@@ -241,9 +241,9 @@ def show_host(ctxt, host):
         raise CellUnavailable(
             'The database of cell %s did not answer: %s'
             % (cell.name or cell.uuid, exc)) from exc
-    uuids = list(projects)
+    on_host = set(projects)
     (entry,) = _entries(cell.name or cell.uuid, [node], services,
-                        {host: uuids}, facts, servicegroup.API())
+                        {host: on_host}, facts, servicegroup.API())
     held = pending.result()
     used = collections.Counter()
     for resources in held.values():
@@ -251,10 +251,10 @@ def show_host(ctxt, host):
     _add_resources(ctxt, [entry], {node.uuid: dict(used)})
     entry['projects'] = _projects(projects, held)
     entry['migrations'], moving = _migrations(host, migrations, held,
-                                              set(uuids))
+                                              on_host)
     entry['other_allocations'] = [
         {'consumer_id': consumer, 'held': dict(held[consumer])}
-        for consumer in sorted(set(held) - set(uuids) - moving)]
+        for consumer in sorted(set(held) - on_host - moving)]
     return entry
 
 
@@ -390,7 +390,7 @@ def _is_on_host(cctxt, instance_uuid, host):
 
 
 def host_servers(ctxt, host, project_id=None, limit=None, marker=None):
-    """The instances on ``host``, oldest first (two queries in all).
+    """The instances on ``host``, oldest first (two transactions in all).
 
     :raises HostNotFound: for an unknown host.
     :raises MarkerNotFound: when ``marker`` is not an instance of the
