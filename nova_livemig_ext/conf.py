@@ -55,11 +55,12 @@ class Fraction(types.Float):
         return value
 
 
-def _utilization_opt(name, resource, aggregate_key):
+def _utilization_opt(name, resource, aggregate_key, default=0.9,
+                     extra=''):
     return cfg.Opt(
         name,
         type=Fraction(),
-        default=0.9,
+        default=default,
         help="""
 Fraction of a destination host's %(resource)s capacity that may be in use
 after a live migration lands there.
@@ -77,7 +78,7 @@ This aggregate metadata key overrides the option for the hosts of the
 aggregate (for a host in several such aggregates the lowest value wins):
 
     %(agg)s
-""" % {'resource': resource, 'agg': aggregate_key})
+%(extra)s""" % {'resource': resource, 'agg': aggregate_key, 'extra': extra})
 
 
 livemig_opts = [
@@ -91,8 +92,8 @@ Each name is a plugin of the stevedore namespace
 ``nova_livemig_ext.constraints``. The built-in constraints are:
 
 * ``vacant_resources``: the destination keeps headroom after the move (see
-  ``vcpu_max_utilization``, ``ram_max_utilization`` and
-  ``disk_max_utilization``);
+  ``vcpu_max_utilization``, ``pcpu_max_utilization``,
+  ``ram_max_utilization`` and ``disk_max_utilization``);
 * ``availability_zone``: the destination is in the source host's
   availability zone (see ``same_availability_zone``);
 * ``migration_domain``: the destination shares a migration domain with the
@@ -103,6 +104,16 @@ namespace. An unknown name stops nova-scheduler at start.
 """),
     _utilization_opt('vcpu_max_utilization', 'VCPU',
                      'livemig_vcpu_max_utilization'),
+    _utilization_opt('pcpu_max_utilization', 'PCPU',
+                     'livemig_pcpu_max_utilization', default=1.0, extra="""
+PCPU is what placement allocates for servers with dedicated CPUs
+(``hw:cpu_policy=dedicated``) on hosts that report their pinned cores
+(``[compute] cpu_dedicated_set``). Dedicated cores are never shared, so
+filling them costs the other servers of the host nothing: the default of 1
+keeps no headroom. Set it lower to keep pinned cores free for incoming
+moves. On hosts that report their cores as VCPU only, nova places pinned
+servers as VCPU (its fallback query) and ``vcpu_max_utilization`` applies.
+"""),
     _utilization_opt('ram_max_utilization', 'MEMORY_MB',
                      'livemig_ram_max_utilization'),
     _utilization_opt('disk_max_utilization', 'DISK_GB',
@@ -288,6 +299,7 @@ def load(conf):
     settings = base.Settings(
         max_utilization={
             base.VCPU: values['vcpu_max_utilization'],
+            base.PCPU: values['pcpu_max_utilization'],
             base.MEMORY_MB: values['ram_max_utilization'],
             base.DISK_GB: values['disk_max_utilization'],
         },

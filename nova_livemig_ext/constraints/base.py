@@ -23,11 +23,21 @@ import functools
 import typing
 
 VCPU = 'VCPU'
+PCPU = 'PCPU'
 MEMORY_MB = 'MEMORY_MB'
 DISK_GB = 'DISK_GB'
 
-# The resource classes that carry a headroom cap, in reporting order.
-CAPPED_RESOURCE_CLASSES = (VCPU, MEMORY_MB, DISK_GB)
+# The resource classes that carry a headroom cap, in reporting order: those
+# of a compute node's own provider. Others (PCI devices and vGPUs on nested
+# providers, custom classes) are placement's to fit: the plugin neither
+# caps nor reads them.
+CAPPED_RESOURCE_CLASSES = (VCPU, PCPU, MEMORY_MB, DISK_GB)
+
+
+def capped(demand):
+    """((resource class, amount), ...) of the capped classes in ``demand``."""
+    return tuple((rc, demand[rc]) for rc in CAPPED_RESOURCE_CLASSES
+                 if demand.get(rc, 0) > 0)
 
 
 class Resource(typing.NamedTuple):
@@ -61,6 +71,10 @@ class HostView:
         usage was not read (no constraint asked for it).
     :param max_utilization: resource class name -> the cap that applies
         to this host (the option, or the lowest aggregate override).
+    :param demand: resource class name -> what nova would allocate on this
+        host's compute node provider for the move, when it is known per
+        host (nova's allocation candidate for the host, which reflects its
+        PCPU to VCPU fallback); None: the move's demand.
     """
 
     name: str
@@ -68,6 +82,7 @@ class HostView:
     domains: frozenset = frozenset()
     resources: dict | None = None
     max_utilization: dict = dataclasses.field(default_factory=dict)
+    demand: dict | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,8 +112,13 @@ class Move:
         Worked out once per move: constraints and the weigher ask for it
         for every candidate host.
         """
-        return tuple((rc, self.demand[rc]) for rc in CAPPED_RESOURCE_CLASSES
-                     if self.demand.get(rc, 0) > 0)
+        return capped(self.demand)
+
+    def capped_demand_on(self, host):
+        """The capped demand of the move on ``host`` (see HostView.demand)."""
+        if host.demand is None:
+            return self.capped_demand
+        return capped(host.demand)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +126,7 @@ class Settings:
     """The ``[livemig_ext]`` options as plain values."""
 
     max_utilization: dict = dataclasses.field(default_factory=lambda: {
-        VCPU: 0.9, MEMORY_MB: 0.9, DISK_GB: 0.9})
+        VCPU: 0.9, PCPU: 1.0, MEMORY_MB: 0.9, DISK_GB: 0.9})
     same_availability_zone: bool = True
     migration_domain_mode: str = 'required'
     weigher_strategy: str = 'spread'

@@ -19,6 +19,10 @@ capacity is placement's ``(total - reserved) x allocation_ratio``.
 
 from nova_livemig_ext.constraints import base
 
+# What the usage read asks placement for; kept here, free of I/O, so that
+# the refusal of a host the read did not list can name it.
+USAGE_PROBE = '%s:1' % base.MEMORY_MB
+
 
 def headroom_function(move, settings):
     """A function of a HostView: the tightest headroom left after ``move``.
@@ -30,11 +34,18 @@ def headroom_function(move, settings):
     them. What depends on the move alone is worked out once, as the weigher
     calls it for every candidate host.
     """
-    needed = tuple((rc, amount, settings.max_utilization[rc])
-                   for rc, amount in move.capped_demand)
+    default_caps = settings.max_utilization
+
+    def needs(capped_demand):
+        return tuple((rc, amount, default_caps[rc])
+                     for rc, amount in capped_demand)
+
+    move_needs = needs(move.capped_demand)
 
     def headroom(host):
         resources = host.resources
+        needed = (move_needs if host.demand is None else
+                  needs(move.capped_demand_on(host)))
         if resources is None or not needed:
             return None
         caps = host.max_utilization
@@ -68,11 +79,12 @@ class VacantResources(base.Constraint):
         if host.resources is None:
             return base.Rejection(
                 self.name, host.name,
-                'placement reported no usage for this host',
+                "placement's usage read (allocation candidates for %s) did "
+                "not list this host's compute node provider" % USAGE_PROBE,
                 {})
         resources = host.resources
         default_caps = self.settings.max_utilization
-        for rc, requested in move.capped_demand:
+        for rc, requested in move.capped_demand_on(host):
             resource = resources.get(rc)
             if resource is None:
                 return base.Rejection(

@@ -37,24 +37,38 @@ _NOT_JUDGED = object()
 class JudgedRequest:
     """One judged move and the data read for it; lives for one request."""
 
-    def __init__(self, config, move, ctxt):
+    def __init__(self, config, move, ctxt, resources=None):
+        """One request's data.
+
+        :param resources: usage already read for some providers, as
+            :func:`usage.provider_resources` returns it (the evaluation
+            reads it once for every host of the cell).
+        """
         self.config = config
         self.move = move
         self.headroom = vacant_resources.headroom_function(
             move, config.settings)
         self._ctxt = ctxt
-        self._resources = None
-        self._asked = frozenset()
+        self._resources = resources
+        self._asked = frozenset(resources or ())
         # ids of a host's aggregates -> (zone, domains, caps, aggregates);
         # the aggregates are kept so that their ids stay unique.
         self._facts = {}
+
+    def remember(self, spec_obj):
+        """Keep this request on ``spec_obj`` for the filter and weigher.
+
+        The evaluation judges a move that has no Migration record yet:
+        nova's filter and weigher classes it runs then find the request
+        here, as they find the one :func:`judged_move` keeps.
+        """
+        setattr(spec_obj, _MEMO, self)
 
     def _usage(self, host_states):
         """Provider uuid -> resources, read once per request if needed."""
         wanted = frozenset(hs.uuid for hs in host_states if hs.uuid)
         if self._resources is None or not wanted <= self._asked:
-            self._resources = usage.provider_resources(
-                self._ctxt, self.move.demand, wanted)
+            self._resources = usage.provider_resources(self._ctxt, wanted)
             self._asked = wanted
         return self._resources
 
@@ -82,13 +96,18 @@ class JudgedRequest:
                                               aggregates)
             views.append(base.HostView(
                 hs.host, facts[0], facts[1], resources.get(hs.uuid),
-                facts[2]))
+                facts[2], host_demand(hs)))
         if invalid:
             LOG.warning('Ignoring aggregate metadata that is not a number in '
                         '(0, 1]: %s; the [livemig_ext] options apply instead',
                         ', '.join(sorted('%s %s=%s' % item
                                          for item in set(invalid))))
         return views
+
+
+def not_judged(spec_obj):
+    """Mark ``spec_obj`` as a request the plugin does not judge."""
+    setattr(spec_obj, _MEMO, _NOT_JUDGED)
 
 
 def _may_be_move(spec_obj):
@@ -108,9 +127,35 @@ def _may_be_move(spec_obj):
 
 
 def _demand(spec_obj):
-    """What placement allocates on a destination for this server."""
+    """What nova asks placement for first, for this server.
+
+    Servers with dedicated CPUs ask for PCPU; nova falls back to VCPU on
+    hosts that report none (``[workarounds]
+    disable_fallback_pcpu_query``), which :func:`host_demand` sees per
+    host.
+    """
     request = scheduler_utils.ResourceRequest.from_request_spec(spec_obj)
     return {rc: amount for rc, amount in request.merged_resources().items()
+            if amount}
+
+
+def host_demand(host_state):
+    """What nova would allocate on the host's compute node provider.
+
+    Nova's scheduler hands each host its allocation candidates before the
+    filters run, and claims the first one left after them: that is what
+    the move takes from the host, after nova's PCPU to VCPU fallback and
+    without what it takes from nested providers (PCI devices, vGPUs).
+    None when the host has no candidate (the move's demand applies).
+    """
+    candidates = getattr(host_state, 'allocation_candidates', None)
+    if not candidates:
+        return None
+    allocation = candidates[0].get('allocations', {}).get(host_state.uuid)
+    if allocation is None:
+        return None
+    return {rc: amount
+            for rc, amount in allocation.get('resources', {}).items()
             if amount}
 
 
@@ -145,16 +190,22 @@ def _load(config, spec_obj):
     if migration is None or migration.migration_type not in config.apply_to:
         return None
     source = migration.source_compute
+    move = build_move(config, spec_obj, migration.migration_type, source,
+                      usage.host_aggregates(ctxt, source))
+    return JudgedRequest(config, move, ctxt)
+
+
+def build_move(config, spec_obj, kind, source, source_aggregates):
+    """The engine's :class:`base.Move` of a server leaving ``source``."""
     zone, domains, _caps, _invalid = usage.host_facts(
-        usage.host_aggregates(ctxt, source), config.migration_domain_key,
+        source_aggregates, config.migration_domain_key,
         config.default_availability_zone)
     demand = _demand(spec_obj)
     is_bfv = 'is_bfv' in spec_obj and bool(spec_obj.is_bfv)
-    move = base.Move(
+    return base.Move(
         server_id=spec_obj.instance_uuid,
-        kind=migration.migration_type,
+        kind=kind,
         source=base.HostView(name=source, availability_zone=zone,
                              domains=domains),
         demand=demand,
         local_disk=not is_bfv or demand.get(base.DISK_GB, 0) > 0)
-    return JudgedRequest(config, move, ctxt)

@@ -23,6 +23,7 @@ from oslo_context import context as oslo_context
 from oslo_log import log as logging
 
 from nova_livemig_ext.constraints import base
+from nova_livemig_ext.constraints import vacant_resources
 from nova_livemig_ext.usage import placement
 
 LOG = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ LOG = logging.getLogger(__name__)
 AZ_KEY = 'availability_zone'
 MAX_UTILIZATION_KEYS = {
     base.VCPU: 'livemig_vcpu_max_utilization',
+    base.PCPU: 'livemig_pcpu_max_utilization',
     base.MEMORY_MB: 'livemig_ram_max_utilization',
     base.DISK_GB: 'livemig_disk_max_utilization',
 }
@@ -134,32 +136,43 @@ def host_facts(aggregates, domain_key, default_zone, memo=None):
     return zone, frozenset(domains), caps, invalid
 
 
-def provider_resources(ctxt, demand, provider_uuids):
+# The usage read asks placement for allocation candidates of the smallest
+# request every compute node with room for any server answers: one MB of
+# memory. The candidates' provider summaries carry capacity and usage of
+# every resource class of each provider (placement 1.27), whatever was
+# requested, so the read neither depends on the server's request (PCPU or
+# VCPU, PCI devices on nested providers, custom classes) nor leaves out a
+# host that nova's own request accepted.
+USAGE_PROBE = vacant_resources.USAGE_PROBE
+
+
+def provider_resources(ctxt, provider_uuids):
     """Placement's capacity and usage of compute node providers, in bulk.
 
     Placement has no bulk usage read; its allocation candidates carry a
-    summary (capacity and used per resource class) of every provider that
-    can hold ``demand``, fresh as of this call, so claims of moves just
-    scheduled by any scheduler worker count. One request, whatever the
-    number of providers: without a limit, so no candidate host is left
-    out, and with ``in_tree`` when a single host is asked about.
+    summary (capacity and used per resource class) of every provider in
+    the trees that can hold the request, fresh as of this call, so claims
+    of moves just scheduled by any scheduler worker count. One request,
+    whatever the number of providers: without a limit, so no candidate
+    host is left out, and with ``in_tree`` when a single host is asked
+    about. See :data:`USAGE_PROBE`.
 
-    :param demand: resource class -> amount; classes with 0 are skipped.
     :param provider_uuids: the compute node providers of interest.
-    :returns: provider uuid -> {resource class: base.Resource}, for the
-        providers of interest placement returned.
+    :returns: provider uuid -> {resource class: base.Resource} of the
+        capped resource classes the provider has, for the providers of
+        interest placement returned.
     :raises UsageUnavailable: when placement fails or cannot be reached.
     """
-    resources = ','.join('%s:%d' % (rc, amount)
-                         for rc, amount in sorted(demand.items()) if amount)
-    if not resources or not provider_uuids:
+    if not provider_uuids:
         return {}
-    url = '/allocation_candidates?resources=%s' % resources
+    url = '/allocation_candidates?resources=%s' % USAGE_PROBE
     if len(provider_uuids) == 1:
         url += '&in_tree=%s' % next(iter(provider_uuids))
     summaries = placement.get(ctxt, url).get('provider_summaries', {})
     wanted = set(provider_uuids)
+    capped = base.CAPPED_RESOURCE_CLASSES
     return {
         rp_uuid: {rc: base.Resource(values['capacity'], values['used'])
-                  for rc, values in summary.get('resources', {}).items()}
+                  for rc, values in summary.get('resources', {}).items()
+                  if rc in capped}
         for rp_uuid, summary in summaries.items() if rp_uuid in wanted}

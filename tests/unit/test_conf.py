@@ -39,7 +39,9 @@ class ConfTest(base.TestCase):
         self.assertEqual(
             ['vacant_resources', 'availability_zone', 'migration_domain'],
             config.engine.names)
-        self.assertEqual({'VCPU': 0.9, 'MEMORY_MB': 0.9, 'DISK_GB': 0.9},
+        # Dedicated cores are never shared: no headroom kept by default.
+        self.assertEqual({'VCPU': 0.9, 'PCPU': 1.0, 'MEMORY_MB': 0.9,
+                          'DISK_GB': 0.9},
                          config.settings.max_utilization)
         self.assertEqual(frozenset(['live-migration']), config.apply_to)
         self.assertEqual('livemig_domain', config.migration_domain_key)
@@ -47,8 +49,8 @@ class ConfTest(base.TestCase):
         self.assertEqual('nova', config.default_availability_zone)
 
     def test_bad_ratios(self):
-        for option in ('vcpu_max_utilization', 'ram_max_utilization',
-                       'disk_max_utilization'):
+        for option in ('vcpu_max_utilization', 'pcpu_max_utilization',
+                       'ram_max_utilization', 'disk_max_utilization'):
             for value in ('0', '-0.5', '1.01', 'abc'):
                 self.assertStopsServiceStart(
                     '%s = %s\n' % (option, value),
@@ -90,7 +92,8 @@ class ConfTest(base.TestCase):
         self.assertEqual('livemig_ext', group)
         names = {opt.name for opt in opts}
         self.assertEqual(
-            {'constraints', 'vcpu_max_utilization', 'ram_max_utilization',
+            {'constraints', 'vcpu_max_utilization', 'pcpu_max_utilization',
+             'ram_max_utilization',
              'disk_max_utilization', 'same_availability_zone',
              'migration_domain_key', 'migration_domain_mode', 'apply_to',
              'weigher_strategy', 'weigher_multiplier',

@@ -76,7 +76,8 @@ class VacantResourcesTest(test_base.TestCase):
             (usage(disk=(100, 100)), {}, {'VCPU': 1, 'MEMORY_MB': 512},
              None),
             (None, {}, None,
-             'placement reported no usage for this host'),
+             "placement's usage read (allocation candidates for "
+             "MEMORY_MB:1) did not list this host's compute node provider"),
             ({'VCPU': R(40, 0)}, {}, None,
              'MEMORY_MB: requested 2048, the host has no MEMORY_MB '
              'inventory'),

@@ -50,10 +50,54 @@ class FilterTest(base.TestCase):
         self.assertEqual(['near'], self.passed(base.request_spec()))
         reads.accepted_migration.assert_called_once()
         reads.host_aggregates.assert_called_once_with(base.mock.ANY, 'src')
-        ctxt, demand, uuids = reads.provider_resources.call_args[0]
-        self.assertEqual({'VCPU': 2, 'MEMORY_MB': 2048, 'DISK_GB': 10},
-                         demand)
+        ctxt, uuids = reads.provider_resources.call_args[0]
         self.assertEqual({hs.uuid for hs in self.hosts}, set(uuids))
+
+    def test_demand_is_what_nova_would_claim_on_each_host(self):
+        """Dedicated CPUs: PCPU asked, VCPU claimed where nova falls back.
+
+        Nova hands each host its allocation candidates before the filters
+        run; on a host that reports no PCPU its fallback query gives VCPU
+        ones. The caps judge what nova would claim, and nested providers
+        (a PCI device's) are not the filter's to judge.
+        """
+        self.read_model()
+        near = self.hosts[0]
+        # 40 VCPU at a cap of 0.9 leave room for 36: 4 fit, 37 do not.
+        near.allocation_candidates = [{
+            'allocations': {
+                near.uuid: {'resources': {'VCPU': 4, 'MEMORY_MB': 2048}},
+                base.uuids.near_pci: {'resources': {'CUSTOM_PCI': 1}}},
+            'mappings': {}}]
+        spec = base.request_spec(vcpus=4)
+        spec.flavor.extra_specs = {'hw:cpu_policy': 'dedicated'}
+        self.assertEqual(['near'], self.passed(spec))
+        near.allocation_candidates[0]['allocations'][near.uuid][
+            'resources']['VCPU'] = 37
+        logger = self.useFixture(base.fixtures.FakeLogger())
+        self.assertEqual([], self.passed(spec))
+        self.assertIn('near: VCPU: requested 37', logger.output)
+
+    def test_pcpu_demand_is_capped_by_its_own_option(self):
+        self.flags(pcpu_max_utilization=0.5)
+        self.filter = filters.LiveMigrationDestinationFilter()
+        resources = {base.uuids.near: {
+            'PCPU': base.base.Resource(8, 2),
+            'MEMORY_MB': base.base.Resource(7680, 0)}}
+        self.read_model().provider_resources.return_value = resources
+        near = self.hosts[0]
+        near.allocation_candidates = [{'allocations': {near.uuid: {
+            'resources': {'PCPU': 2, 'MEMORY_MB': 512}}}, 'mappings': {}}]
+        spec = base.request_spec(vcpus=2, memory_mb=512)
+        spec.flavor.extra_specs = {'hw:cpu_policy': 'dedicated'}
+        # 2 used + 2 = 4 <= 0.5 x 8; 3 more would be 5 > 4.
+        self.assertEqual(['near'], self.passed(spec))
+        near.allocation_candidates[0]['allocations'][near.uuid][
+            'resources']['PCPU'] = 3
+        logger = self.useFixture(base.fixtures.FakeLogger())
+        self.assertEqual([], self.passed(spec))
+        self.assertIn('PCPU: requested 3, allowed after the move 2 of '
+                      'capacity 8 at 0.5 (used 2)', logger.output)
 
     def test_boot_is_not_judged_and_reads_nothing(self):
         reads = self.read_model()
@@ -154,8 +198,9 @@ class FilterTest(base.TestCase):
         reads.provider_resources.return_value = {}
         logger = self.useFixture(base.fixtures.FakeLogger())
         self.assertEqual([], self.passed(base.request_spec()))
-        self.assertIn('placement reported no usage for this host',
-                      logger.output)
+        self.assertIn("placement's usage read (allocation candidates for "
+                      "MEMORY_MB:1) did not list this host's compute node "
+                      "provider", logger.output)
 
     def test_no_state_kept_between_requests(self):
         self.read_model()

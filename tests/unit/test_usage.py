@@ -94,44 +94,50 @@ class ProviderResourcesTest(base.TestCase):
                 base.uuids.h1: {'resources': {
                     'VCPU': {'capacity': 40, 'used': 3},
                     'MEMORY_MB': {'capacity': 7680, 'used': 2048}}},
+                base.uuids.h2: {'resources': {
+                    'PCPU': {'capacity': 8, 'used': 4},
+                    'MEMORY_MB': {'capacity': 7680, 'used': 0},
+                    'CUSTOM_MAGIC': {'capacity': 10, 'used': 1}}},
                 base.uuids.child: {'resources': {
                     'CUSTOM_X': {'capacity': 1, 'used': 0}}},
             }})
         result = usage.provider_resources(
-            self.ctxt, {'VCPU': 1, 'MEMORY_MB': 512, 'DISK_GB': 0},
-            {base.uuids.h1, base.uuids.h2})
-        self.assertEqual({base.uuids.h1: {
-            'VCPU': cbase.Resource(40, 3),
-            'MEMORY_MB': cbase.Resource(7680, 2048)}}, result)
+            self.ctxt, {base.uuids.h1, base.uuids.h2, base.uuids.h3})
+        # Only the capped classes, of the providers asked about: nested
+        # providers and custom classes are placement's to fit.
+        self.assertEqual({
+            base.uuids.h1: {'VCPU': cbase.Resource(40, 3),
+                            'MEMORY_MB': cbase.Resource(7680, 2048)},
+            base.uuids.h2: {'PCPU': cbase.Resource(8, 4),
+                            'MEMORY_MB': cbase.Resource(7680, 0)},
+        }, result)
+        # The request does not depend on the server's resources.
         self.client.get.assert_called_once_with(
-            '/allocation_candidates?resources=MEMORY_MB:512,VCPU:1',
+            '/allocation_candidates?resources=MEMORY_MB:1',
             version='1.31', global_request_id=self.ctxt.global_id)
 
     def test_single_host_uses_in_tree(self):
         self.client.get.return_value = FakeResponse(
             200, {'provider_summaries': {}})
-        usage.provider_resources(self.ctxt, {'VCPU': 1}, {base.uuids.h1})
+        usage.provider_resources(self.ctxt, {base.uuids.h1})
         self.assertEqual(
-            '/allocation_candidates?resources=VCPU:1&in_tree=%s'
+            '/allocation_candidates?resources=MEMORY_MB:1&in_tree=%s'
             % base.uuids.h1, self.client.get.call_args[0][0])
 
     def test_nothing_to_ask(self):
-        self.assertEqual({}, usage.provider_resources(
-            self.ctxt, {'VCPU': 0}, {base.uuids.h1}))
-        self.assertEqual({}, usage.provider_resources(
-            self.ctxt, {'VCPU': 1}, set()))
+        self.assertEqual({}, usage.provider_resources(self.ctxt, set()))
         self.client.get.assert_not_called()
 
     def test_errors(self):
         self.client.get.return_value = FakeResponse(503, text='down')
         error = self.assertRaises(
             usage.UsageUnavailable, usage.provider_resources,
-            self.ctxt, {'VCPU': 1}, {base.uuids.h1})
+            self.ctxt, {base.uuids.h1})
         self.assertIn('with 503: down', str(error))
         self.client.get.side_effect = ConnectionError('refused')
         error = self.assertRaises(
             usage.UsageUnavailable, usage.provider_resources,
-            self.ctxt, {'VCPU': 1}, {base.uuids.h1})
+            self.ctxt, {base.uuids.h1})
         self.assertIn('Placement cannot be reached: refused', str(error))
 
 
