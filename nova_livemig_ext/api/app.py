@@ -30,6 +30,7 @@ import webob.dec
 import webob.exc
 
 from nova_livemig_ext.api import hosts
+from nova_livemig_ext.api import servers
 from nova_livemig_ext import conf as livemig_conf
 from nova_livemig_ext.usage import hosts as host_usage
 from nova_livemig_ext.usage import placement
@@ -42,6 +43,7 @@ ROUTES = {
     '/hosts': {'GET': hosts.list_hosts},
     '/hosts/{host}': {'GET': hosts.show_host},
     '/hosts/{host}/servers': {'GET': hosts.list_servers},
+    '/servers/{server_id}/destinations': {'GET': servers.destinations},
 }
 
 

@@ -27,6 +27,7 @@ ADMIN = 'rule:context_is_admin'
 HOSTS_LIST = 'livemig_ext:hosts:list'
 HOSTS_SHOW = 'livemig_ext:hosts:show'
 HOSTS_SERVERS = 'livemig_ext:hosts:servers'
+SERVERS_DESTINATIONS = 'livemig_ext:servers:destinations'
 
 BASE_PATH = '/os-livemig'
 
@@ -53,6 +54,17 @@ rules = [
         description='List the servers on a compute host, of every project.',
         operations=[{'method': 'GET',
                      'path': BASE_PATH + '/hosts/{host}/servers'}],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=SERVERS_DESTINATIONS,
+        check_str=ADMIN,
+        description='Explain where a server may be live-migrated: every '
+                    'compute host of its cell, eligible or not, with the '
+                    'rank nova\'s scheduler would give it or the rules '
+                    'that refuse it.',
+        operations=[{'method': 'GET',
+                     'path': BASE_PATH + '/servers/{server_id}/'
+                                         'destinations'}],
         scope_types=['project']),
 ]
 

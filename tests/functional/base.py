@@ -34,6 +34,7 @@ from nova_livemig_ext import conf as livemig_conf
 CONF = nova.conf.CONF
 livemig_conf.register_opts(CONF)
 
+FILTER_NAME_SHORT = 'LiveMigrationDestinationFilter'
 FILTER = ('nova_livemig_ext.scheduler.filters.'
           'LiveMigrationDestinationFilter')
 WEIGHER = 'nova_livemig_ext.scheduler.weighers.VacantResourceWeigher'

@@ -1,0 +1,515 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What nova's scheduler would decide for a server's live migration, and why.
+
+One evaluation, judging every compute host of the server's cell as a
+live migration with the scheduler choosing (microversion 2.68 or later,
+not forced) is judged, in the order nova judges:
+
+1. ``placement``: nova's request filters (the server's pinned zone,
+   disabled computes, ...) and nova's own allocation candidates query for
+   the server's request as nova builds it, with its PCPU to VCPU fallback;
+2. nova's enabled host filters (``[filter_scheduler] enabled_filters``)
+   run through nova's own filter classes on nova's HostStates, each on
+   every host placement accepted; at the place of
+   LiveMigrationDestinationFilter, this package's constraints, on the
+   same usage read and the same per-host views as the filter;
+3. nova's weighers (``[filter_scheduler] weight_classes``, this package's
+   weigher among them) rank the hosts left;
+4. nova's conductor's checks after choosing (hypervisor type and
+   version).
+
+Rank 1 is where the scheduler would send the server. The evaluation reads
+nova-api's configuration: it judges as nova-scheduler does when both
+services have the same ``[filter_scheduler]``, ``[scheduler]``,
+``[workarounds]`` and ``[livemig_ext]`` options. What it cannot foresee:
+the destination's own checks over RPC (``check_can_live_migrate_
+destination``), a random choice among the top hosts when ``[filter_
+scheduler] host_subset_size`` is above 1, and what changes between this
+answer and the migration.
+"""
+
+import collections
+import copy
+import dataclasses
+import threading
+
+from nova.compute import vm_states
+import nova.conf
+from nova import exception as nova_exception
+from nova.scheduler import filters as nova_filters
+from nova.scheduler import host_manager
+from nova.scheduler import request_filter
+from nova.scheduler import utils as scheduler_utils
+from nova.scheduler import weights as nova_weights
+from nova import servicegroup
+from oslo_log import log as logging
+
+from nova_livemig_ext import conf as livemig_conf
+from nova_livemig_ext.constraints import base
+from nova_livemig_ext.scheduler import moves
+from nova_livemig_ext import usage
+from nova_livemig_ext.usage import servers
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+PLACEMENT = 'placement'
+FILTER_NAME = 'LiveMigrationDestinationFilter'
+MOVABLE_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED)
+
+
+class CannotMove(Exception):
+    """The server cannot be live-migrated now (a 409 for the API)."""
+
+
+class HostNotFound(LookupError):
+    """A host asked about is not a compute host of the server's cell."""
+
+
+@dataclasses.dataclass
+class Reason:
+    """Why one rule refuses a host.
+
+    :param constraint: ``placement``, ``nova:<FilterClassName>``, a
+        constraint plugin's name, or ``conductor:<check>``.
+    """
+
+    constraint: str
+    message: str
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def as_dict(self):
+        return {'constraint': self.constraint, 'message': self.message,
+                'details': self.details}
+
+
+@dataclasses.dataclass
+class Destination:
+    host: str
+    reasons: list = dataclasses.field(default_factory=list)
+    rank: int | None = None
+    weight: float | None = None
+
+    @property
+    def eligible(self):
+        return not self.reasons
+
+    def as_dict(self):
+        return {'host': self.host, 'eligible': self.eligible,
+                'rank': self.rank, 'weight': self.weight,
+                'reasons': [r.as_dict() for r in self.reasons]}
+
+
+@dataclasses.dataclass
+class Explanation:
+    server: dict
+    destinations: list
+    evaluated_with: dict
+
+    def as_dict(self):
+        return {'server': self.server,
+                'destinations': [d.as_dict() for d in self.destinations],
+                'evaluated_with': self.evaluated_with}
+
+
+# nova's filter and weigher objects, built from the configuration; like
+# nova-scheduler's, they hold no per-request state and are shared.
+_CHAIN_LOCK = threading.Lock()
+_CHAIN = {}
+
+
+@dataclasses.dataclass(frozen=True)
+class _Chain:
+    filters: tuple
+    weighers: tuple
+    config: livemig_conf.Config
+    # LiveMigrationDestinationFilter is enabled and judges live migrations
+    # (``[livemig_ext] apply_to``).
+    judges_live_migrations: bool
+
+
+def _chain():
+    key = (tuple(CONF.filter_scheduler.available_filters),
+           tuple(CONF.filter_scheduler.enabled_filters),
+           tuple(CONF.filter_scheduler.weight_classes))
+    with _CHAIN_LOCK:
+        chain = _CHAIN.get(key)
+        if chain is None:
+            chain = _CHAIN[key] = _build_chain()
+    return chain
+
+
+def _build_chain():
+    # As nova's HostManager loads them: an unknown name is a configuration
+    # error of nova-scheduler as well.
+    classes = {cls.__name__: cls for cls in
+               nova_filters.HostFilterHandler().get_matching_classes(
+                   CONF.filter_scheduler.available_filters)}
+    missing = [name for name in CONF.filter_scheduler.enabled_filters
+               if name not in classes]
+    if missing:
+        raise nova_exception.SchedulerHostFilterNotFound(
+            filter_name=', '.join(missing))
+    filters = tuple(classes[name]()
+                    for name in CONF.filter_scheduler.enabled_filters)
+    weighers = tuple(
+        cls() for cls in nova_weights.HostWeightHandler().get_matching_classes(
+            CONF.filter_scheduler.weight_classes))
+    livemig_conf.register_opts(CONF)
+    config = livemig_conf.load(CONF)
+    return _Chain(filters=filters, weighers=weighers, config=config,
+                  judges_live_migrations=(
+                      livemig_conf.LIVE_MIGRATION in config.apply_to))
+
+
+def _check_movable(instance, source_service, group_api):
+    if (instance.vm_state not in MOVABLE_VM_STATES or
+            instance.task_state is not None):
+        raise CannotMove(
+            'Server %s cannot be live-migrated now: its vm_state is %s and '
+            'its task_state %s; a live migration needs vm_state active or '
+            'paused and no task in progress.'
+            % (instance.uuid, instance.vm_state, instance.task_state))
+    if source_service is None or not group_api.service_is_up(
+            source_service):
+        raise CannotMove(
+            'Server %s cannot be live-migrated now: the compute service of '
+            'its host %s is down (evacuate the server instead).'
+            % (instance.uuid, instance.host))
+
+
+def explain(ctxt, server_id, host=None):
+    """Judge every compute host of the server's cell for its live migration.
+
+    :param host: judge this host only.
+    :returns: an :class:`Explanation`.
+    :raises servers.ServerNotFound: no such server.
+    :raises HostNotFound: ``host`` is not a compute host of the cell.
+    :raises CannotMove: the server cannot be live-migrated now.
+    :raises usage.UsageUnavailable: placement failed.
+    """
+    found = servers.server(ctxt, server_id)
+    instance = found.instance
+    cell_hosts = servers.cell_hosts(ctxt, found.cell)
+    group_api = servicegroup.API()
+    _check_movable(instance, cell_hosts.services.get(instance.host),
+                   group_api)
+    names = {node.host for node in cell_hosts.nodes}
+    if host is not None and (host not in names or host == instance.host):
+        raise HostNotFound(host)
+    chain = _chain()
+    spec = servers.prepare_spec(ctxt, found)
+    move = moves.build_move(chain.config, spec, 'live-migration',
+                            instance.host,
+                            cell_hosts.aggregates.get(instance.host, []))
+    states = _host_states(found, cell_hosts, host)
+    resources = usage.provider_resources(
+        ctxt, {hs.uuid for hs in states})
+    request = moves.JudgedRequest(chain.config, move, ctxt, resources)
+    if chain.judges_live_migrations:
+        request.remember(spec)
+    else:
+        moves.not_judged(spec)
+    reasons = collections.defaultdict(list)
+
+    accepted = _placement(ctxt, spec, states, cell_hosts, move, resources,
+                          reasons)
+    _filters(chain, request, spec, accepted, reasons)
+    eligible = [hs for hs in accepted if not reasons[hs.host]]
+    ranked = _rank(chain, spec, eligible)
+    _conductor(cell_hosts, instance.host, ranked, reasons)
+
+    destinations = {hs.host: Destination(hs.host, reasons[hs.host])
+                    for hs in states}
+    # Hosts of equal weight share a rank: nova takes the first of them in
+    # the order its host manager yields hosts, which it does not define.
+    weights = []
+    for weighed in ranked:
+        destination = destinations[weighed.obj.host]
+        if destination.eligible:
+            destination.weight = round(weighed.weight, 6)
+            weights.append(destination.weight)
+    for destination in destinations.values():
+        if destination.eligible:
+            destination.rank = 1 + sum(1 for w in weights
+                                       if w > destination.weight)
+    ordered = sorted(destinations.values(),
+                     key=lambda d: (d.rank is None, d.rank or 0, d.host))
+    return Explanation(
+        server=_server(found, move, spec),
+        destinations=ordered,
+        evaluated_with={
+            'filters': list(CONF.filter_scheduler.enabled_filters),
+            'weighers': [type(w).__name__ for w in chain.weighers],
+            'host_subset_size': CONF.filter_scheduler.host_subset_size})
+
+
+def _server(found, move, spec):
+    return {
+        'id': found.instance.uuid,
+        'host': found.instance.host,
+        'cell': found.cell.name,
+        'availability_zone': move.source.availability_zone,
+        'pinned_availability_zone': spec.availability_zone
+        if 'availability_zone' in spec else None,
+        'migration_domains': sorted(move.source.domains),
+        'demand': {rc: move.demand.get(rc, 0)
+                   for rc in (base.VCPU, base.MEMORY_MB, base.DISK_GB)},
+        'requested_resources': dict(move.demand),
+    }
+
+
+def _host_states(found, cell_hosts, only):
+    """nova's HostStates of every other compute host of the cell."""
+    states = []
+    for node in sorted(cell_hosts.nodes, key=lambda n: (n.host, n.id)):
+        if node.host == found.instance.host or (only and node.host != only):
+            continue
+        service = cell_hosts.services.get(node.host)
+        if service is None or any(hs.host == node.host for hs in states):
+            # nova's scheduler skips a node without a service; a host with
+            # several nodes (ironic) is judged on its first.
+            continue
+        hs = host_manager.HostState(node.host, node.hypervisor_hostname,
+                                    found.cell.uuid)
+        hs.update(node, dict(service), cell_hosts.aggregates.get(
+            node.host, []), cell_hosts.instances.get(node.host, {}))
+        states.append(hs)
+    return states
+
+
+def _placement(ctxt, spec, states, cell_hosts, move, resources, reasons):
+    """The hosts nova's placement query accepts; reasons for the others."""
+    try:
+        request_filter.process_reqspec(ctxt, spec)
+    except nova_exception.RequestFilterFailed as exc:
+        for hs in states:
+            reasons[hs.host].append(Reason(
+                PLACEMENT, 'nova\'s request filters refuse the request: %s'
+                % exc.message, {'request_filter': True}))
+        return []
+    query = scheduler_utils.resources_from_request_spec(
+        ctxt, spec, None, enable_pinning_translate=True)
+    alloc_reqs, _summaries = servers.allocation_candidates(ctxt, query)
+    alloc_reqs = list(alloc_reqs)
+    if (query.cpu_pinning_requested and
+            not CONF.workarounds.disable_fallback_pcpu_query):
+        fallback = scheduler_utils.resources_from_request_spec(
+            ctxt, spec, None, enable_pinning_translate=False)
+        more, _summaries = servers.allocation_candidates(ctxt, fallback)
+        alloc_reqs.extend(more)
+    by_rp = collections.defaultdict(list)
+    for alloc_req in alloc_reqs:
+        for rp_uuid in alloc_req['allocations']:
+            by_rp[rp_uuid].append(alloc_req)
+    accepted = []
+    for hs in states:
+        candidates = by_rp.get(hs.uuid)
+        if candidates:
+            hs.allocation_candidates = copy.deepcopy(candidates)
+            accepted.append(hs)
+        else:
+            reasons[hs.host].append(_placement_reason(
+                hs, spec, cell_hosts, move, resources.get(hs.uuid),
+                len(alloc_reqs)))
+    return accepted
+
+
+def _placement_reason(hs, spec, cell_hosts, move, resources, returned):
+    service = cell_hosts.services[hs.host]
+    if service.disabled:
+        return Reason(
+            PLACEMENT,
+            'the compute service is disabled (%s): nova\'s request filter '
+            'asks placement for hosts without the COMPUTE_STATUS_DISABLED '
+            'trait' % (service.disabled_reason or 'no reason given'),
+            {'request_filter': 'compute_status_filter',
+             'disabled_reason': service.disabled_reason})
+    pinned = spec.availability_zone if 'availability_zone' in spec else None
+    zone = usage.host_facts(hs.aggregates,
+                            CONF.livemig_ext.migration_domain_key,
+                            CONF.default_availability_zone)[0]
+    if pinned and zone != pinned:
+        return Reason(
+            PLACEMENT,
+            'the server was booted in availability zone %s and the host is '
+            'in %s: nova\'s request filter asks placement for the zone\'s '
+            'hosts only' % (pinned, zone),
+            {'request_filter': 'map_az_to_placement_aggregate',
+             'availability_zone': zone, 'pinned_availability_zone': pinned})
+    if resources is None:
+        return Reason(
+            PLACEMENT,
+            'placement has no free MEMORY_MB on this host, or the host is '
+            'not a placement provider', {})
+    for rc, requested in move.capped_demand:
+        resource = resources.get(rc)
+        if rc == base.PCPU and (resource is None or
+                                resource.free < requested):
+            # nova's fallback asks for VCPU instead.
+            resource = resources.get(base.VCPU)
+            rc = base.VCPU
+        if resource is None or resource.free < requested:
+            free = 0 if resource is None else max(resource.free, 0)
+            return Reason(
+                PLACEMENT,
+                '%s: requested %d, free %g of capacity %g (used %g)'
+                % (rc, requested, free,
+                   0 if resource is None else resource.capacity,
+                   0 if resource is None else resource.used),
+                {'resource_class': rc, 'requested': requested,
+                 'free': free,
+                 'capacity': None if resource is None else resource.capacity,
+                 'used': None if resource is None else resource.used})
+    limit = CONF.scheduler.max_placement_results
+    if returned >= limit:
+        return Reason(
+            PLACEMENT,
+            'not among the %d allocation candidates placement returned '
+            '([scheduler] max_placement_results)' % limit,
+            {'max_placement_results': limit})
+    return Reason(
+        PLACEMENT,
+        'placement returned no allocation candidate for this host (a '
+        'trait, aggregate or nested resource the server requests)', {})
+
+
+# What nova's own filters check, in an operator's words; nova logs no
+# reason per host (only at debug level), so these say what the filter
+# tests, and the host's values where they explain it.
+_FILTER_WHY = {
+    'ComputeFilter': 'the compute service is disabled or down',
+    'ComputeCapabilitiesFilter':
+        'the host\'s capabilities do not match the flavor\'s extra specs',
+    'ImagePropertiesFilter':
+        'the host\'s hypervisor does not support the image\'s properties '
+        '(architecture, hypervisor type, VM mode)',
+    'ServerGroupAntiAffinityFilter':
+        'a member of the server\'s anti-affinity server group runs there',
+    'ServerGroupAffinityFilter':
+        'the members of the server\'s affinity server group run elsewhere',
+    'NUMATopologyFilter':
+        'the server\'s NUMA topology (pinned CPUs, huge pages) does not fit',
+    'PciPassthroughFilter':
+        'the host has no free PCI device matching the server\'s requests',
+    'AggregateInstanceExtraSpecsFilter':
+        'the host\'s aggregates\' metadata do not match the flavor\'s extra '
+        'specs',
+    'SameHostFilter': 'the host runs none of the servers of the '
+                      'same_host hint',
+    'DifferentHostFilter': 'the host runs a server of the different_host '
+                           'hint',
+}
+
+
+def _filter_reason(name, hs, spec):
+    details = {}
+    message = _FILTER_WHY.get(name, 'nova\'s %s rejects the host' % name)
+    if name == 'ComputeFilter':
+        service = hs.service
+        details = {'disabled': service.get('disabled'),
+                   'disabled_reason': service.get('disabled_reason'),
+                   'forced_down': service.get('forced_down')}
+        message = ('the compute service is disabled (%s)'
+                   % service.get('disabled_reason')
+                   if service.get('disabled') else
+                   'the compute service is down')
+    elif name in ('ServerGroupAntiAffinityFilter',
+                  'ServerGroupAffinityFilter'):
+        group = spec.instance_group if 'instance_group' in spec else None
+        if group is not None:
+            details = {'server_group': group.uuid,
+                       'policy': group.policy,
+                       'member_hosts': sorted(set(group.hosts or ()))}
+            message = '%s: server group %s (%s) has members on %s' % (
+                message, group.name, group.policy,
+                ', '.join(details['member_hosts']) or 'no host')
+    return Reason('nova:%s' % name, message, details)
+
+
+def _filters(chain, request, spec, accepted, reasons):
+    """nova's enabled filters in order, each on every accepted host."""
+    for host_filter in chain.filters:
+        name = type(host_filter).__name__
+        if name == FILTER_NAME:
+            if chain.judges_live_migrations:
+                _constraints(chain, request, accepted, reasons)
+            continue
+        try:
+            passed = {id(hs) for hs in
+                      host_filter.filter_all(list(accepted), spec) or ()}
+        except Exception as exc:
+            # nova's filter handler would fail the request: no host.
+            LOG.exception('nova\'s %s failed while explaining server %s',
+                          name, spec.instance_uuid)
+            failure = Reason('nova:%s' % name,
+                             'the filter failed: %s' % exc, {})
+            for hs in accepted:
+                reasons[hs.host].append(failure)
+            continue
+        for hs in accepted:
+            if id(hs) not in passed:
+                reasons[hs.host].append(_filter_reason(name, hs, spec))
+
+
+def _constraints(chain, request, accepted, reasons):
+    """This package's constraints, as LiveMigrationDestinationFilter runs."""
+    views = request.host_views(accepted, with_usage=True)
+    for hs, view in zip(accepted, views, strict=True):
+        for rejection in chain.config.engine.check(request.move, view):
+            reasons[hs.host].append(Reason(
+                rejection.constraint, rejection.reason,
+                dict(rejection.details)))
+
+
+def _rank(chain, spec, eligible):
+    """nova's weighers over the eligible hosts: WeighedHosts, best first."""
+    if not eligible:
+        return []
+    return nova_weights.HostWeightHandler().get_weighed_objects(
+        list(chain.weighers), eligible, spec)
+
+
+def _conductor(cell_hosts, source, ranked, reasons):
+    """nova's conductor's checks of a chosen host, before the move.
+
+    The conductor tries the scheduler's choice, and on failure asks again
+    without it: a host failing these is never the destination.
+    """
+    nodes = {}
+    for node in cell_hosts.nodes:
+        nodes.setdefault(node.host, node)
+    source_node = nodes.get(source)
+    if source_node is None:
+        return
+    for weighed in ranked:
+        hs = weighed.obj
+        node = nodes[hs.host]
+        if node.hypervisor_type != source_node.hypervisor_type:
+            reasons[hs.host].append(Reason(
+                'conductor:hypervisor_type',
+                'the host runs hypervisor %s, the source host %s runs %s'
+                % (node.hypervisor_type, source, source_node.hypervisor_type),
+                {'hypervisor_type': node.hypervisor_type,
+                 'source_hypervisor_type': source_node.hypervisor_type}))
+        elif (not CONF.workarounds.skip_hypervisor_version_check_on_lm and
+              node.hypervisor_version < source_node.hypervisor_version):
+            reasons[hs.host].append(Reason(
+                'conductor:hypervisor_version',
+                'the host\'s hypervisor version %s is older than the source '
+                'host\'s %s' % (node.hypervisor_version,
+                                source_node.hypervisor_version),
+                {'hypervisor_version': node.hypervisor_version,
+                 'source_hypervisor_version':
+                     source_node.hypervisor_version}))

@@ -1,0 +1,179 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Reads for judging one server's move as nova's scheduler would.
+
+What nova's conductor and scheduler read for a live migration, in bulk:
+the server, its request spec and server group (API database), every
+compute node, compute service and the instances by host of the server's
+cell (one transaction on the cell database), the aggregates (API
+database), and placement's allocation candidates for the server's request
+as nova builds it. A constant number of round trips whatever the number
+of hosts and instances.
+"""
+
+import collections
+import dataclasses
+
+from nova import context as nova_context
+from nova.db.main import api as main_db
+from nova.db.main import models as main_models
+from nova import exception as nova_exception
+from nova import objects
+from nova.scheduler.client import report
+from nova.scheduler import utils as scheduler_utils
+
+from nova_livemig_ext.usage import hosts as host_usage
+from nova_livemig_ext.usage import placement
+
+
+class ServerNotFound(LookupError):
+    """No server of that id."""
+
+
+@dataclasses.dataclass
+class Server:
+    """A server, its cell and the request spec nova would schedule with."""
+
+    instance: 'objects.Instance'
+    cell: 'objects.CellMapping'
+    spec: 'objects.RequestSpec'
+
+
+@dataclasses.dataclass
+class CellHosts:
+    """Every compute host of one cell, as nova's scheduler sees them.
+
+    :param nodes: the compute nodes.
+    :param services: host -> the nova-compute Service.
+    :param aggregates: host -> its Aggregates.
+    :param instances: host -> {instance uuid: a lean Instance (uuid and
+        host only)}, for the filters and weighers that look at a host's
+        instances (SameHostFilter, DifferentHostFilter, the soft affinity
+        weighers).
+    """
+
+    nodes: list
+    services: dict
+    aggregates: dict
+    instances: dict
+
+
+def server(ctxt, server_id):
+    """The server, its cell and its request spec.
+
+    Two API database reads (instance mapping, request spec) and one in the
+    server's cell (the instance with its flavor, NUMA topology and PCI
+    requests).
+
+    :raises ServerNotFound: when no server has that id.
+    """
+    try:
+        mapping = objects.InstanceMapping.get_by_instance_uuid(
+            ctxt, server_id)
+    except nova_exception.InstanceMappingNotFound as exc:
+        raise ServerNotFound(server_id) from exc
+    if mapping.cell_mapping is None:
+        # Not scheduled yet (still building): no host to move from.
+        raise ServerNotFound(server_id)
+    cell = mapping.cell_mapping
+    with nova_context.target_cell(ctxt, cell) as cctxt:
+        try:
+            instance = objects.Instance.get_by_uuid(
+                cctxt, server_id,
+                expected_attrs=['flavor', 'numa_topology', 'pci_requests',
+                                'system_metadata'])
+        except nova_exception.InstanceNotFound as exc:
+            raise ServerNotFound(server_id) from exc
+    spec = objects.RequestSpec.get_by_instance_uuid(ctxt, server_id)
+    return Server(instance, cell, spec)
+
+
+def prepare_spec(ctxt, found):
+    """The request spec as nova's conductor sends it for a live migration.
+
+    The steps of nova's ``LiveMigrationTask``: forced hosts reset, resource
+    requests of the server's ports (one network API call) and of its PCI
+    requests, its server group's members and hosts, the source cell, and
+    the source host ignored.
+    """
+    from nova.network import neutron
+
+    spec = found.spec
+    instance = found.instance
+    spec.reset_forced_destinations()
+    port_res_req, req_lvl_params = (
+        neutron.API().get_requested_resource_for_instance(
+            ctxt, instance.uuid))
+    spec.requested_resources = port_res_req
+    spec.request_level_params = req_lvl_params
+    if 'pci_requests' not in spec or spec.pci_requests is None:
+        spec.pci_requests = instance.pci_requests
+    spec.generate_request_groups_from_pci_requests()
+    scheduler_utils.setup_instance_group(ctxt, spec)
+    spec.requested_destination = objects.Destination(cell=found.cell)
+    spec.ignore_hosts = [instance.host]
+    return spec
+
+
+def _instances_by_host(cctxt):
+    """host -> {uuid: lean Instance} for every instance on a host."""
+    instance = main_models.Instance
+    query = main_db.model_query(
+        cctxt, instance, (instance.uuid, instance.host),
+        read_deleted='no').filter(instance.host.isnot(None))
+    by_host = collections.defaultdict(dict)
+    for uuid, host in query:
+        by_host[host][uuid] = objects.Instance(uuid=uuid, host=host)
+    return by_host
+
+
+def cell_hosts(ctxt, cell):
+    """Every compute host of ``cell``; see :class:`CellHosts`.
+
+    One transaction on the cell database (compute nodes, compute services,
+    instances by host) and one query on the API database (aggregates).
+    """
+    with nova_context.target_cell(ctxt, cell) as cctxt:
+        with host_usage._reads(cctxt, cell=True):
+            nodes = list(objects.ComputeNodeList.get_all(cctxt))
+            services = {
+                service.host: service for service in
+                objects.ServiceList.get_by_binary(
+                    cctxt, 'nova-compute', include_disabled=True)}
+            instances = _instances_by_host(cctxt)
+    aggregates = collections.defaultdict(list)
+    for aggregate in objects.AggregateList.get_all(ctxt):
+        for host in aggregate.hosts:
+            aggregates[host].append(aggregate)
+    return CellHosts(nodes, services, aggregates, instances)
+
+
+def allocation_candidates(ctxt, resources):
+    """nova's own placement query: (allocation requests, summaries).
+
+    Made with nova's report client, as nova's scheduler makes it (the same
+    microversion, limit and parameters).
+
+    :raises placement.PlacementUnavailable: when placement fails.
+    """
+    client = report.report_client_singleton()
+    try:
+        result = client.get_allocation_candidates(ctxt, resources)
+    except Exception as exc:
+        raise placement.PlacementUnavailable(
+            'Placement cannot be reached: %s' % exc) from exc
+    if result is None or result[0] is None:
+        raise placement.PlacementUnavailable(
+            'Placement did not answer GET /allocation_candidates for the '
+            'server (see nova-api\'s log)')
+    return result[0], result[1]
