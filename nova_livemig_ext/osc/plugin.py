@@ -43,6 +43,23 @@ class Client:
             return resp.json()
         raise exceptions.CommandError(_fault_message(resp))
 
+    def compute_get(self, path, microversion=None, **params):
+        """GET a path of nova's own compute API (not /os-livemig)."""
+        params = {k: v for k, v in params.items() if v is not None}
+        resp = self._compute.get(path, params=params or None,
+                                 microversion=microversion, raise_exc=False)
+        if resp.status_code == 200:
+            return resp.json()
+        raise exceptions.CommandError(_fault_message(resp))
+
+    def compute_post(self, path, body, microversion=None):
+        """POST to nova's own compute API; refusals become errors."""
+        resp = self._compute.post(path, json=body, microversion=microversion,
+                                  raise_exc=False)
+        if resp.status_code in (200, 202, 204):
+            return resp
+        raise exceptions.CommandError(_fault_message(resp))
+
     def get_all(self, path, collection, **params):
         """Every item of a paged collection, following its next links."""
         items = []
