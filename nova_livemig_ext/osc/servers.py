@@ -146,7 +146,7 @@ class MigrateServer(command.ShowOne):
                   'why': _why(expected, eligible)}
         if not parsed_args.wait:
             result['status'] = 'started'
-            return zip(*sorted(result.items()))
+            return _show(result)
         migration = _wait(client, server_id, parsed_args.timeout)
         server = client.compute_get('/servers/%s' % server_id)['server']
         result['status'] = migration['status'] if migration else 'unknown'
@@ -159,7 +159,13 @@ class MigrateServer(command.ShowOne):
             raise exceptions.CommandError(
                 'Server %s did not move (migration %s): %s'
                 % (server_id, result['status'], result['why']))
-        return zip(*sorted(result.items()))
+        return _show(result)
+
+
+def _show(result):
+    """(columns, values) of a ShowOne, in column order."""
+    columns = sorted(result)
+    return columns, [result[c] for c in columns]
 
 
 def _why(host, eligible):

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 
 from nova_livemig_ext import conf as livemig_conf
 from nova_livemig_ext.constraints import Summary
+from nova_livemig_ext import notifications
 from nova_livemig_ext.scheduler import moves
 
 LOG = logging.getLogger(__name__)
@@ -106,4 +107,5 @@ class LiveMigrationDestinationFilter(filters.BaseHostFilter):
                         'from %(source)s: %(summary)s',
                         {'kind': move.kind, 'server': move.server_id,
                          'source': move.source.name, 'summary': summary})
+            notifications.notify_no_destination(request.ctxt, move, summary)
         return passed

@@ -55,6 +55,11 @@ class JudgedRequest:
         # the aggregates are kept so that their ids stay unique.
         self._facts = {}
 
+    @property
+    def ctxt(self):
+        """The admin context the request's reads use."""
+        return self._ctxt
+
     def remember(self, spec_obj):
         """Keep this request on ``spec_obj`` for the filter and weigher.
 

@@ -143,7 +143,14 @@ class HostServersTest(base.LivemigApiTestBase):
                  '/hosts/host1/servers?marker=%00',
                  '/hosts/host1/servers?%ff=1',
                  '/hosts/host1/servers?limit',
-                 '/hosts/host1/servers?=x']
+                 '/hosts/host1/servers?=x',
+                 '/servers', '/servers/', '/servers/x/destinations',
+                 '/servers/%00/destinations',
+                 '/servers/' + 'x' * 300 + '/destinations',
+                 '/servers/%s/destinations?host=%%00' % base.uuids.nothing,
+                 '/servers/%s/destinations?host=' % base.uuids.nothing,
+                 '/servers/%s/destinations/' % base.uuids.nothing,
+                 '/servers/%s/destinations?%%ff=1' % base.uuids.nothing]
         for path in paths:
             for method in ('GET', 'POST', 'PUT', 'DELETE'):
                 status, _ = self.call(self.admin_api, path, method=method)

@@ -90,7 +90,7 @@ class ServerCommandsTest(base.LivemigApiTestBase):
     def test_migrate_says_where_and_why(self):
         columns, values = self.run_command(servers.MigrateServer,
                                            self.server['name'], '--wait')
-        result = dict(zip(columns, values))
+        result = dict(zip(columns, values, strict=True))
         self.assertEqual('host2', result['destination'])
         self.assertEqual('completed', result['status'])
         self.assertIn('rank 1 of 2 eligible hosts', result['why'])
