@@ -214,9 +214,10 @@ def explain(ctxt, server_id, host=None):
                             instance.host,
                             cell_hosts.aggregates.get(instance.host, []))
     states = _host_states(found, cell_hosts, host)
-    resources = usage.provider_resources(
-        ctxt, {hs.uuid for hs in states})
-    request = moves.JudgedRequest(chain.config, move, ctxt, resources)
+    uuids = {hs.uuid for hs in states}
+    resources = usage.provider_resources(ctxt, uuids)
+    request = moves.JudgedRequest(chain.config, move, ctxt, resources,
+                                  read_for=uuids)
     if chain.judges_live_migrations:
         request.remember(spec)
     else:
@@ -465,9 +466,12 @@ def _filters(chain, request, spec, accepted, reasons):
 
 def _constraints(chain, request, accepted, reasons):
     """This package's constraints, as LiveMigrationDestinationFilter runs."""
-    views = request.host_views(accepted, with_usage=True)
-    for hs, view in zip(accepted, views, strict=True):
-        for rejection in chain.config.engine.check(request.move, view):
+    for hs, _view, rejections, error in request.judge(accepted):
+        if error is not None:
+            reasons[hs.host].append(Reason(
+                FILTER_NAME, 'the host could not be judged: %s' % error, {}))
+            continue
+        for rejection in rejections:
             reasons[hs.host].append(Reason(
                 rejection.constraint, rejection.reason,
                 dict(rejection.details)))

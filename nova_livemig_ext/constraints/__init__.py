@@ -47,10 +47,16 @@ class Engine:
     def needs_usage(self):
         return any(c.needs_usage for c in self.constraints)
 
-    def check(self, move, host):
-        """Every rejection of ``host`` for ``move``; empty when allowed."""
+    def check(self, move, host, usage=None):
+        """Every rejection of ``host`` for ``move``; empty when allowed.
+
+        :param usage: None runs every constraint; False only those that do
+            not read the host's usage, True only those that do.
+        """
         rejections = []
         for constraint in self.constraints:
+            if usage is not None and constraint.needs_usage != usage:
+                continue
             rejection = constraint.check(move, host)
             if rejection is not None:
                 rejections.append(rejection)

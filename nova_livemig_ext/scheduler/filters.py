@@ -60,8 +60,7 @@ class LiveMigrationDestinationFilter(filters.BaseHostFilter):
             request = moves.judged_move(self._config, spec_obj)
             if request is None:
                 return host_states
-            views = request.host_views(
-                host_states, with_usage=self._config.engine.needs_usage)
+            judged = request.judge(host_states)
         except Exception:
             # NOTE: never raise into the scheduler: a request that cannot
             # be judged gets no destination and the server stays put.
@@ -69,19 +68,16 @@ class LiveMigrationDestinationFilter(filters.BaseHostFilter):
                           'the request for server %s; rejecting all %d '
                           'hosts', spec_obj.instance_uuid, len(host_states))
             return []
-        return self._judge(request, host_states, views)
+        return self._judge(request, judged)
 
-    def _judge(self, request, host_states, views):
+    def _judge(self, request, judged):
         move = request.move
-        engine = self._config.engine
         summary = Summary()
         passed = []
         failure = None
-        for host_state, view in zip(host_states, views, strict=True):
-            try:
-                rejections = engine.check(move, view)
-            except Exception as exc:
-                failure = failure or exc
+        for host_state, view, rejections, error in judged:
+            if error is not None:
+                failure = failure or error
                 summary.add_error()
                 continue
             summary.add(rejections)

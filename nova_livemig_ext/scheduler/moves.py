@@ -37,12 +37,13 @@ _NOT_JUDGED = object()
 class JudgedRequest:
     """One judged move and the data read for it; lives for one request."""
 
-    def __init__(self, config, move, ctxt, resources=None):
+    def __init__(self, config, move, ctxt, resources=None, read_for=()):
         """One request's data.
 
-        :param resources: usage already read for some providers, as
+        :param resources: usage already read, as
             :func:`usage.provider_resources` returns it (the evaluation
             reads it once for every host of the cell).
+        :param read_for: the providers ``resources`` was read for.
         """
         self.config = config
         self.move = move
@@ -50,7 +51,7 @@ class JudgedRequest:
             move, config.settings)
         self._ctxt = ctxt
         self._resources = resources
-        self._asked = frozenset(resources or ())
+        self._asked = frozenset(read_for)
         # ids of a host's aggregates -> (zone, domains, caps, aggregates);
         # the aggregates are kept so that their ids stay unique.
         self._facts = {}
@@ -70,12 +71,75 @@ class JudgedRequest:
         setattr(spec_obj, _MEMO, self)
 
     def _usage(self, host_states):
-        """Provider uuid -> resources, read once per request if needed."""
+        """Provider uuid -> resources, read once per request if needed.
+
+        The read asks placement only for the providers of the aggregates
+        every host asked about is in (placement ``member_of``, which nova
+        keeps in step with its host aggregates): after the zone and domain
+        rules, those of the source's zone and domain. Hosts the restricted
+        read leaves out, say because an aggregate is missing from
+        placement, are read again without the restriction.
+        """
         wanted = frozenset(hs.uuid for hs in host_states if hs.uuid)
-        if self._resources is None or not wanted <= self._asked:
-            self._resources = usage.provider_resources(self._ctxt, wanted)
-            self._asked = wanted
-        return self._resources
+        if self._resources is not None and wanted <= self._asked:
+            return self._resources
+        common = common_aggregates(host_states) if len(wanted) > 1 else ()
+        resources = usage.provider_resources(self._ctxt, wanted,
+                                             member_of=common)
+        missing = wanted - set(resources)
+        if missing and common:
+            LOG.warning('Placement lists %d of the hosts of aggregates %s '
+                        'for server %s without them: reading them again '
+                        'without the aggregates (if an aggregate is missing '
+                        'from placement, nova-manage placement '
+                        'sync_aggregates mirrors it)', len(missing),
+                        ', '.join(common), self.move.server_id)
+            resources.update(usage.provider_resources(self._ctxt, missing))
+        self._resources = resources
+        self._asked = wanted
+        return resources
+
+    def judge(self, host_states):
+        """The engine's rejections of each host, reading as little as it can.
+
+        The rules that need no usage (zone, domain) run first; usage is
+        read only for the hosts they leave, and the rules that need it
+        run on those. The filter and the evaluation both judge through
+        this method.
+
+        :returns: [(host state, view, rejections or None, error or None)]
+            in ``host_states`` order; a host whose judging raised has the
+            exception as its error and None as its rejections.
+        :raises: what the usage read raises.
+        """
+        engine = self.config.engine
+        move = self.move
+
+        def check(view, usage):
+            try:
+                return engine.check(move, view, usage=usage), None
+            except Exception as exc:
+                return None, exc
+
+        views = self.host_views(host_states, with_usage=False)
+        judged = [(hs, view) + check(view, False)
+                  for hs, view in zip(host_states, views, strict=True)]
+        if not engine.needs_usage:
+            return judged
+        left = [hs for hs, _view, rejections, _error in judged
+                if rejections == []]
+        if not left:
+            return judged
+        with_usage = dict(zip(map(id, left),
+                              self.host_views(left, with_usage=True),
+                              strict=True))
+        result = []
+        for hs, view, rejections, error in judged:
+            if rejections == []:
+                view = with_usage[id(hs)]
+                rejections, error = check(view, True)
+            result.append((hs, view, rejections, error))
+        return result
 
     def host_views(self, host_states, with_usage):
         """HostViews for ``host_states``; usage read when asked for."""
@@ -108,6 +172,18 @@ class JudgedRequest:
                         ', '.join(sorted('%s %s=%s' % item
                                          for item in set(invalid))))
         return views
+
+
+def common_aggregates(host_states):
+    """Sorted uuids of the aggregates every one of ``host_states`` is in."""
+    common = None
+    for hs in host_states:
+        uuids = {agg.uuid for agg in hs.aggregates or ()
+                 if 'uuid' in agg and agg.uuid}
+        common = uuids if common is None else common & uuids
+        if not common:
+            return ()
+    return tuple(sorted(common or ()))
 
 
 def not_judged(spec_obj):

@@ -146,7 +146,7 @@ def host_facts(aggregates, domain_key, default_zone, memo=None):
 USAGE_PROBE = vacant_resources.USAGE_PROBE
 
 
-def provider_resources(ctxt, provider_uuids):
+def provider_resources(ctxt, provider_uuids, member_of=()):
     """Placement's capacity and usage of compute node providers, in bulk.
 
     Placement has no bulk usage read; its allocation candidates carry a
@@ -158,6 +158,9 @@ def provider_resources(ctxt, provider_uuids):
     about. See :data:`USAGE_PROBE`.
 
     :param provider_uuids: the compute node providers of interest.
+    :param member_of: uuids of aggregates every provider of interest is
+        in: placement reads only their providers (``member_of``, one
+        parameter per aggregate).
     :returns: provider uuid -> {resource class: base.Resource} of the
         capped resource classes the provider has, for the providers of
         interest placement returned.
@@ -168,6 +171,8 @@ def provider_resources(ctxt, provider_uuids):
     url = '/allocation_candidates?resources=%s' % USAGE_PROBE
     if len(provider_uuids) == 1:
         url += '&in_tree=%s' % next(iter(provider_uuids))
+    for aggregate in member_of:
+        url += '&member_of=%s' % aggregate
     summaries = placement.get(ctxt, url).get('provider_summaries', {})
     wanted = set(provider_uuids)
     capped = base.CAPPED_RESOURCE_CLASSES

@@ -50,8 +50,9 @@ class FilterTest(base.TestCase):
         self.assertEqual(['near'], self.passed(base.request_spec()))
         reads.accepted_migration.assert_called_once()
         reads.host_aggregates.assert_called_once_with(base.mock.ANY, 'src')
+        # Usage is read only for the hosts the zone and domain rules leave.
         ctxt, uuids = reads.provider_resources.call_args[0]
-        self.assertEqual({hs.uuid for hs in self.hosts}, set(uuids))
+        self.assertEqual({base.uuids.near, base.uuids.full}, set(uuids))
 
     def test_demand_is_what_nova_would_claim_on_each_host(self):
         """Dedicated CPUs: PCPU asked, VCPU claimed where nova falls back.
@@ -182,10 +183,10 @@ class FilterTest(base.TestCase):
         engine = self.filter._config.engine
         real_check = engine.check
 
-        def check(move, view):
+        def check(move, view, **kw):
             if view.name == 'far':
                 raise ZeroDivisionError('bad data')
-            return real_check(move, view)
+            return real_check(move, view, **kw)
 
         self.useFixture(base.fixtures.MockPatchObject(
             engine, 'check', side_effect=check))
@@ -201,6 +202,35 @@ class FilterTest(base.TestCase):
         self.assertIn("placement's usage read (allocation candidates for "
                       "MEMORY_MB:1) did not list this host's compute node "
                       "provider", logger.output)
+
+    def test_usage_read_restricted_to_the_common_aggregates(self):
+        """Placement is asked for the source zone's and domain's hosts.
+
+        A host the restricted read leaves out (its aggregate missing from
+        placement) is read again without the restriction, not refused.
+        """
+        az1 = base.aggregate('az1', availability_zone='az1')
+        nfs_a = base.aggregate('nfs-a', livemig_domain='nfs-a')
+        az1.uuid, nfs_a.uuid = base.uuids.az1, base.uuids.nfs_a
+        for hs in self.hosts[:2]:
+            hs.aggregates = [az1, nfs_a]
+        reads = self.read_model()
+        near_only = {base.uuids.near: base.resources()}
+        full = {base.uuids.full: base.resources(memory=(7680, 6000))}
+        reads.provider_resources.return_value = None
+        reads.provider_resources.side_effect = [near_only, full]
+        logger = self.useFixture(base.fixtures.FakeLogger(level=10))
+        self.assertEqual(['near'], self.passed(base.request_spec()))
+        first, second = reads.provider_resources.call_args_list
+        self.assertEqual({base.uuids.near, base.uuids.full}, first[0][1])
+        self.assertEqual(tuple(sorted([base.uuids.az1, base.uuids.nfs_a])),
+                         first[1]['member_of'])
+        self.assertEqual(({base.uuids.full},), second[0][1:])
+        self.assertEqual({}, second[1])
+        self.assertIn('Placement lists 1 of the hosts of aggregates',
+                      logger.output)
+        # full was judged on its usage, not refused for lack of it.
+        self.assertIn('full: MEMORY_MB: requested 2048', logger.output)
 
     def test_no_state_kept_between_requests(self):
         self.read_model()

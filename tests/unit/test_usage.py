@@ -124,6 +124,15 @@ class ProviderResourcesTest(base.TestCase):
             '/allocation_candidates?resources=MEMORY_MB:1&in_tree=%s'
             % base.uuids.h1, self.client.get.call_args[0][0])
 
+    def test_member_of_restricts_the_read(self):
+        self.client.get.return_value = FakeResponse(
+            200, {'provider_summaries': {}})
+        usage.provider_resources(self.ctxt, {base.uuids.h1, base.uuids.h2},
+                                 member_of=('agg1', 'agg2'))
+        self.assertEqual(
+            '/allocation_candidates?resources=MEMORY_MB:1&member_of=agg1'
+            '&member_of=agg2', self.client.get.call_args[0][0])
+
     def test_nothing_to_ask(self):
         self.assertEqual({}, usage.provider_resources(self.ctxt, set()))
         self.client.get.assert_not_called()
