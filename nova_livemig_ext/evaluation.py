@@ -274,14 +274,16 @@ def _server(found, move, spec):
 def _host_states(found, cell_hosts, only):
     """nova's HostStates of every other compute host of the cell."""
     states = []
+    seen = set()
     for node in sorted(cell_hosts.nodes, key=lambda n: (n.host, n.id)):
         if node.host == found.instance.host or (only and node.host != only):
             continue
         service = cell_hosts.services.get(node.host)
-        if service is None or any(hs.host == node.host for hs in states):
+        if service is None or node.host in seen:
             # nova's scheduler skips a node without a service; a host with
             # several nodes (ironic) is judged on its first.
             continue
+        seen.add(node.host)
         hs = host_manager.HostState(node.host, node.hypervisor_hostname,
                                     found.cell.uuid)
         hs.update(node, dict(service), cell_hosts.aggregates.get(
