@@ -179,7 +179,11 @@ workers = 1
 [oslo_concurrency]
 lock_path = {data}/nova/lock
 [oslo_messaging_notifications]
-driver = noop
+# nova's versioned notifications, the plugin's no_destination among them,
+# on the cloud's RabbitMQ (the e2e tests listen for it).
+driver = messagingv2
+[notifications]
+notification_format = versioned
 [vnc]
 enabled = False
 {_authtoken('nova')}
