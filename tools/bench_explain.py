@@ -83,6 +83,12 @@ class ExplainBenchmark(bench_api.APIBenchmark):
             return evaluation.explain(ctxt, server)
 
         answer = explain()
+        if OPTIONS.get('profile'):
+            import cProfile
+            import pstats
+            profile = cProfile.Profile()
+            profile.runcall(explain)
+            pstats.Stats(profile).sort_stats('cumulative').print_stats(40)
         eligible = [d for d in answer.destinations if d.eligible]
         print('Explanation: %d hosts judged, %d eligible, first %s'
               % (len(answer.destinations), len(eligible),
@@ -236,9 +242,17 @@ class ExplainBenchmark(bench_api.APIBenchmark):
         self.flags(available_filters=filters, enabled_filters=enabled,
                    weight_classes=weighers, group='filter_scheduler')
         scheduler = manager.SchedulerManager()
-        # In steady state nova-compute sends each host's instances to the
-        # scheduler (track_instance_changes): no query per host.
-        for info in scheduler.host_manager._instance_info.values():
+        # nova reads every host's instances in the background at start;
+        # in steady state nova-compute then sends them to the scheduler
+        # (track_instance_changes), so that requests make no query per
+        # host.
+        host_manager = scheduler.host_manager
+        deadline = time.monotonic() + 600
+        while (len(host_manager._instance_info) < OPTIONS['hosts'] and
+               time.monotonic() < deadline):
+            time.sleep(0.5)
+        time.sleep(1)
+        for info in host_manager._instance_info.values():
             info['updated'] = True
         return scheduler
 
@@ -269,6 +283,8 @@ def main():
     parser.add_argument('--hosts', type=int, default=1000)
     parser.add_argument('--instances', type=int, default=20000)
     parser.add_argument('--repeats', type=int, default=5)
+    parser.add_argument('--profile', action='store_true',
+                        help='print a profile of one evaluation')
     args = parser.parse_args()
     OPTIONS.update(vars(args))
     os.environ.setdefault('OS_TEST_TIMEOUT', '3600')
