@@ -100,3 +100,16 @@ class AuthTokenTest(test.TestCase):
         self.assertEqual(403, response.json()['forbidden']['code'])
         self.assertIn('livemig_ext:hosts:list',
                       response.json()['forbidden']['message'])
+
+    def test_destinations_through_real_authtoken(self):
+        self.url = '%s/os-livemig/servers/%s/destinations' % (
+            self.api_fixture.base_url, base.uuids.server)
+        self.assert_unauthorized(self.get())
+        response = self.get(self.token('member', 'reader'))
+        self.assertEqual(403, response.status_code, response.text)
+        self.assertIn('livemig_ext:servers:destinations',
+                      response.json()['forbidden']['message'])
+        # An admin passes the policy: the server is unknown.
+        response = self.get(self.token('admin', 'member', 'reader'))
+        self.assertEqual(404, response.status_code, response.text)
+        self.assertEqual(404, response.json()['itemNotFound']['code'])
