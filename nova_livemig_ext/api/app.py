@@ -16,6 +16,10 @@ nova-api serves it: the operator mounts it in nova's api-paste.ini at
 ``/v2.1/os-livemig`` behind nova's own middleware (request id, fault
 wrapping, request log, size limit, keystone authtoken and context), with
 ``use = egg:nova-livemig-ext#livemig``. See ``etc/api-paste.ini``.
+
+A dependency that fails (placement, the API database, a cell's database)
+is a 503 ``serviceUnavailable`` with nova's fault body naming it, never a
+500, whichever handler's read meets it.
 """
 
 import re
@@ -58,6 +62,13 @@ _ROUTES = [(_compile(template), methods)
 
 def _fault(exc):
     return nova_wsgi.Fault(exc)
+
+
+def _unavailable(path, exc, cause):
+    """503 with nova's fault body; the whole error goes to the log."""
+    LOG.warning('os-livemig %(path)s: %(exc)s: %(cause)s',
+                {'path': path, 'exc': exc, 'cause': cause})
+    return _fault(webob.exc.HTTPServiceUnavailable(explanation=str(exc)))
 
 
 def _route(path):
@@ -104,10 +115,12 @@ class Application:
             return _fault(webob.exc.HTTPForbidden(
                 explanation=exc.format_message()))
         except (placement.PlacementUnavailable,
-                host_usage.CellUnavailable) as exc:
-            LOG.warning('os-livemig %s: %s', path, exc)
-            return _fault(webob.exc.HTTPServiceUnavailable(
-                explanation=str(exc)))
+                host_usage.DatabaseUnavailable) as exc:
+            return _unavailable(path, exc, exc.__cause__ or exc)
+        except host_usage.DB_ERRORS as exc:
+            # NOTE: a read outside the usage layer's named transactions.
+            return _unavailable(path, host_usage.DatabaseUnavailable(
+                'a nova database', exc), exc)
         response = webob.Response(content_type='application/json',
                                   charset='utf-8')
         response.body = jsonutils.dump_as_bytes(body)

@@ -24,9 +24,16 @@ each nova object call alone would take its own. Where a request needs
 two or three columns of many rows (compute nodes, the project of each
 instance), it reads those columns with nova's own query helper on nova's
 models instead of building a full object per row.
+
+A database that fails or cannot be reached (refused, lost mid-request,
+no connection free in the pool) raises :class:`DatabaseUnavailable`,
+which names it: the API database, or the database of a cell. A listing
+across cells reports a cell whose database fails in its
+``unreachable_cells`` instead.
 """
 
 import collections
+import contextlib
 
 import nova.conf
 from nova import context as nova_context
@@ -38,6 +45,7 @@ from nova import objects
 from nova import servicegroup
 from nova import thread_pool_factory
 from oslo_db import exception as db_exc
+import sqlalchemy.exc
 
 from nova_livemig_ext.usage import placement
 
@@ -53,8 +61,31 @@ class MarkerNotFound(LookupError):
     """A paging marker names nothing in the listing."""
 
 
-class CellUnavailable(Exception):
-    """The cell of a host did not answer."""
+# What a read raises when its database fails rather than the request:
+# oslo.db's translations (DBConnectionError for a refused or lost
+# connection), a driver error it left untranslated, and SQLAlchemy's pool
+# timeout and invalidated connections.
+DB_ERRORS = (db_exc.DBError, sqlalchemy.exc.DBAPIError,
+             sqlalchemy.exc.DisconnectionError, sqlalchemy.exc.TimeoutError,
+             sqlalchemy.exc.PendingRollbackError)
+API_DATABASE = 'the API database'
+
+
+class DatabaseUnavailable(Exception):
+    """A nova database failed or could not be reached.
+
+    The message names the database and the kind of error, not its text,
+    which may quote SQL; nova-api's log has the whole error.
+    """
+
+    def __init__(self, database, error):
+        self.database = database
+        super().__init__('%s%s did not answer (%s); try again later.' % (
+            database[0].upper(), database[1:], type(error).__name__))
+
+
+class CellUnavailable(DatabaseUnavailable):
+    """The database of a host's cell did not answer."""
 
 
 class Listing:
@@ -65,21 +96,49 @@ class Listing:
         self.unreachable_cells = unreachable_cells
 
 
-def _reads(ctxt, cell=False):
+def _cell_database(cell):
+    return 'the database of cell %s' % (cell.name or cell.uuid)
+
+
+@contextlib.contextmanager
+def _failing(database, unavailable=DatabaseUnavailable):
+    """Raise ``unavailable`` naming ``database`` for a database error."""
+    try:
+        yield
+    except DB_ERRORS as exc:
+        raise unavailable(database, exc) from exc
+
+
+@contextlib.contextmanager
+def _reads(ctxt, cell=None):
     """One read transaction for the nova object calls made inside it.
 
-    :param cell: the cell database ``ctxt`` targets rather than the API
-        database. nova's object methods join the transaction in force on
-        their context for their database, and start their own otherwise.
+    nova's object methods join the transaction in force on their context
+    for their database, and start their own otherwise.
+
+    :param cell: the cell mapping of the cell database ``ctxt`` targets,
+        rather than the API database.
+    :raises CellUnavailable: when the cell database fails.
+    :raises DatabaseUnavailable: when the API database fails.
     """
-    if cell:
-        return main_db.get_context_manager(ctxt).reader.using(ctxt)
-    return api_db.context_manager.reader.using(ctxt)
+    if cell is None:
+        manager = api_db.context_manager.reader.using(ctxt)
+        failing = _failing(API_DATABASE)
+    else:
+        manager = main_db.get_context_manager(ctxt).reader.using(ctxt)
+        failing = _failing(_cell_database(cell), CellUnavailable)
+    with failing, manager:
+        yield
+
+
+def _targeted_cell(cctxt):
+    """The cell ``cctxt`` targets, as nova's scatter-gather set it."""
+    return objects.CellMapping(uuid=cctxt.cell_uuid, name=None)
 
 
 def _cell_data(cctxt):
     """Compute nodes, compute services and instance uuids of one cell."""
-    with _reads(cctxt, cell=True):
+    with _reads(cctxt, _targeted_cell(cctxt)):
         nodes = _compute_nodes(cctxt)
         services = objects.ServiceList.get_by_binary(
             cctxt, 'nova-compute', include_disabled=True)
@@ -151,7 +210,7 @@ def _add_resources(ctxt, entries, used_by_rp):
 
 
 def _node_uuids(cctxt):
-    with _reads(cctxt, cell=True):
+    with _reads(cctxt, _targeted_cell(cctxt)):
         return [node.uuid for node in _compute_nodes(cctxt)]
 
 
@@ -160,7 +219,8 @@ def compute_node_uuids(ctxt):
 
     They are the uuids of the hosts' resource providers in placement.
     """
-    results = nova_context.scatter_gather_skip_cell0(ctxt, _node_uuids)
+    with _failing(API_DATABASE):
+        results = nova_context.scatter_gather_skip_cell0(ctxt, _node_uuids)
     return [rp_uuid for result in results.values()
             if not nova_context.is_cell_failure_sentinel(result)
             for rp_uuid in result]
@@ -180,7 +240,10 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
         cells = {cell.uuid: cell for cell in
                  objects.CellMappingList.get_all(ctxt)}
         facts = _Facts(objects.AggregateList.get_all(ctxt))
-    results = nova_context.scatter_gather_skip_cell0(ctxt, _cell_data)
+    # nova reads the cell mappings from the API database once per process;
+    # a cell whose database fails is returned as its exception.
+    with _failing(API_DATABASE):
+        results = nova_context.scatter_gather_skip_cell0(ctxt, _cell_data)
     group_api = servicegroup.API()
     entries = []
     unreachable = []
@@ -219,6 +282,7 @@ def show_host(ctxt, host):
     awaited while the cell database is read.
 
     :raises HostNotFound: for an unknown host.
+    :raises DatabaseUnavailable: when the API database does not answer.
     :raises CellUnavailable: when the host's cell does not answer.
     """
     with _reads(ctxt):
@@ -226,7 +290,7 @@ def show_host(ctxt, host):
         facts = _Facts(objects.AggregateList.get_by_host(ctxt, host))
     try:
         with nova_context.target_cell(ctxt, cell) as cctxt, \
-                _reads(cctxt, cell=True):
+                _reads(cctxt, cell):
             node = _first_node(cctxt, host)
             pending = thread_pool_factory.spawn(placement.allocations, ctxt,
                                                 node.uuid)
@@ -237,10 +301,6 @@ def show_host(ctxt, host):
                     cctxt, host, node.hypervisor_hostname))
     except nova_exception.ComputeHostNotFound as exc:
         raise HostNotFound(host) from exc
-    except db_exc.DBError as exc:
-        raise CellUnavailable(
-            'The database of cell %s did not answer: %s'
-            % (cell.name or cell.uuid, exc)) from exc
     on_host = set(projects)
     (entry,) = _entries(cell.name or cell.uuid, [node], services,
                         {host: on_host}, facts, servicegroup.API())
@@ -395,13 +455,16 @@ def host_servers(ctxt, host, project_id=None, limit=None, marker=None):
     :raises HostNotFound: for an unknown host.
     :raises MarkerNotFound: when ``marker`` is not an instance of the
         listing.
+    :raises DatabaseUnavailable: when the API database does not answer.
+    :raises CellUnavailable: when the host's cell does not answer.
     """
-    cell = host_cell(ctxt, host)
+    with _reads(ctxt):
+        cell = host_cell(ctxt, host)
     filters = {'host': host, 'deleted': False}
     if project_id:
         filters['project_id'] = project_id
     with nova_context.target_cell(ctxt, cell) as cctxt, \
-            _reads(cctxt, cell=True):
+            _reads(cctxt, cell):
         if marker and not _is_on_host(cctxt, marker, host):
             raise MarkerNotFound(marker)
         try:

@@ -20,6 +20,27 @@ few providers it leaves out (no free VCPU) are read one by one. Inventories
 when nova-api loads the extension, cached per process for ``[livemig_ext]
 inventory_cache_seconds`` and then refreshed in the background (see
 :class:`InventoryCache`).
+
+Every placement read of the package, the API's and the scheduler
+filter's and weigher's alike, is a GET made by :func:`get` through nova's
+report client, which keystoneauth's adapter configures from nova's
+``[placement]`` options. A read that meets a transient error is made
+once more, unless those options already retry that kind of error:
+
+* a failed connection (refused, or an idle connection reset by
+  placement's server): keystoneauth retries it ``connect_retries`` times
+  when that option is set; when it is unset, :func:`get` retries once;
+* an answer of 502, 503 or 504 (or of ``retriable_status_codes`` when
+  set): keystoneauth retries it ``status_code_retries`` times when that
+  option is set; when it is unset, :func:`get` retries once.
+
+The pause before that one retry is ``connect_retry_delay`` or
+``status_code_retry_delay`` when set, else :data:`RETRY_DELAY_SECONDS`. A
+read that timed out is not retried. Each attempt is bounded by
+``[placement] timeout`` (keystoneauth's session option; unset, it waits
+as long as the connection lives), so a read takes at most two attempts
+and one pause: then the caller gets :class:`PlacementUnavailable`, a 503
+from the API.
 """
 
 from concurrent import futures
@@ -27,10 +48,13 @@ import os
 import threading
 import time
 
+from keystoneauth1 import exceptions as ks_exc
+import nova.conf
 from nova import context as nova_context
 from nova.scheduler.client import report
 from oslo_log import log as logging
 
+CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
@@ -42,21 +66,69 @@ READ_CONCURRENCY = 8
 # How long a request waits for inventories another thread is reading
 # before it reads them itself.
 WAIT_SECONDS = 30
+# Answers a second attempt may turn into a 200: a proxy in front of
+# placement, or placement itself, that is restarting or overloaded.
+RETRIABLE_STATUS_CODES = (502, 503, 504)
+# The pause before the one retry get() makes, when [placement] sets none.
+RETRY_DELAY_SECONDS = 0.1
 
 
 class PlacementUnavailable(Exception):
     """Placement failed or could not be reached."""
 
 
-def get(ctxt, url):
-    """GET ``url`` from placement; its JSON body, or PlacementUnavailable."""
-    client = report.report_client_singleton()
+def _attempt(client, ctxt, url):
+    """One GET; (response, None), or (None, the connection failure)."""
     try:
-        resp = client.get(url, version=VERSION,
-                          global_request_id=ctxt.global_id)
+        return client.get(url, version=VERSION,
+                          global_request_id=ctxt.global_id), None
+    except ks_exc.ConnectFailure as exc:
+        return None, exc
     except Exception as exc:
         raise PlacementUnavailable(
             'Placement cannot be reached: %s' % exc) from exc
+
+
+def _retry_delay(resp, failure):
+    """Seconds to pause before the one retry, or None for no retry.
+
+    keystoneauth has retried already what a ``[placement]`` option set
+    tells it to: one layer of retries, never two.
+    """
+    conf = CONF.placement
+    if failure is not None:
+        retries, delay = conf.connect_retries, conf.connect_retry_delay
+    elif resp is not None and resp.status_code in (
+            conf.retriable_status_codes or RETRIABLE_STATUS_CODES):
+        retries, delay = conf.status_code_retries, (
+            conf.status_code_retry_delay)
+    else:
+        return None
+    if retries is not None:
+        return None
+    return RETRY_DELAY_SECONDS if delay is None else delay
+
+
+def get(ctxt, url):
+    """GET ``url`` from placement; its JSON body, or PlacementUnavailable.
+
+    Idempotent, so a connection failure or a 502/503/504 is retried once
+    when nova's ``[placement]`` options do not retry it already (see the
+    module's documentation).
+    """
+    client = report.report_client_singleton()
+    resp, failure = _attempt(client, ctxt, url)
+    delay = _retry_delay(resp, failure)
+    if delay is not None:
+        LOG.warning('Placement GET %(url)s failed (%(error)s); retrying '
+                    'once in %(delay).1f s',
+                    {'url': url.split('?')[0], 'delay': delay,
+                     'error': failure or resp.status_code})
+        time.sleep(delay)
+        resp, failure = _attempt(client, ctxt, url)
+    if failure is not None:
+        raise PlacementUnavailable(
+            'Placement cannot be reached: %s' % failure) from failure
     if resp is None or resp.status_code != 200:
         raise PlacementUnavailable(
             'Placement answered GET %s with %s: %s'
