@@ -10,11 +10,20 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""A nova-compute stops: reported down, never picked, and comes back."""
+"""Faults on the cloud under test.
+
+A nova-compute stops: reported down, never picked, and comes back.
+MariaDB stops for a few seconds under a small load: every answer is a 200
+or nova's 503, and 200s come back within seconds of its restart.
+"""
 
 import time
 
+from testtools import content
+
 from tests.e2e import base
+from tests.e2e import load
+from tests.e2e import target
 
 
 class TestComputeDown(base.E2ETestCase):
@@ -75,3 +84,85 @@ class TestComputeDown(base.E2ETestCase):
         self.assertEqual((self.peer, 'ACTIVE'),
                          (server.compute_host, server.status))
         self.assert_hosts_match_placement()
+
+
+class TestDatabaseDown(base.E2ETestCase):
+    """MariaDB (every nova database, keystone's too) stops for 5 s."""
+
+    timeout = 180
+    CLIENTS = 4
+    DOWN_SECONDS = 5
+    # After MariaDB answers again, each view must answer 200 within this.
+    RECOVERY_SECONDS = 10
+
+    def setUp(self):
+        super().setUp()
+        if isinstance(self.target, target.ExistingCloud):
+            self.skipTest('stops the database of the local cloud only')
+        from minicloud_lib import services
+        self.services = services
+        self.mariadb = [s for s in services.services()
+                        if s.name == 'mariadb'][0]
+        self.addCleanup(self.start_mariadb)
+
+    def start_mariadb(self):
+        if not self.services.pid_of(self.mariadb):
+            self.services.start(self.mariadb)
+
+    def first_200_after(self, answers, url, since):
+        times = [a.started + a.seconds for a in answers
+                 if a.url == url and a.status == 200 and a.started >= since]
+        return min(times) - since if times else None
+
+    def test_every_answer_is_200_or_novas_503_and_recovery_is_quick(self):
+        paths = ['/hosts', '/hosts/' + self.source,
+                 '/hosts/%s/servers' % self.source]
+        urls = [self.api + path for path in paths]
+        for url in urls:
+            self.assertEqual(200, self.admin.session.get(
+                url, raise_exc=False).status_code, url)
+        headers = {'X-Auth-Token': self.admin.session.get_token(),
+                   'OpenStack-API-Version': 'compute %s' % base.MICROVERSION}
+        # Bounded: 90 s and 20,000 requests at the very most.
+        traffic = load.Load(urls, headers, self.CLIENTS, seconds=90,
+                            max_requests=5000, timeout=15).start()
+        time.sleep(2)
+        stopped = traffic.now()
+        self.assertTrue(self.services.stop(self.mariadb))
+        time.sleep(self.DOWN_SECONDS)
+        self.services.start(self.mariadb)
+        restarted = traffic.now()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and None in [
+                self.first_200_after(traffic.answers, url, restarted)
+                for url in urls]:
+            time.sleep(0.2)
+        time.sleep(1)
+        answers = traffic.stop()
+
+        during = [a for a in answers
+                  if stopped <= a.started + a.seconds and a.started <
+                  restarted]
+        recovery = {url: self.first_200_after(answers, url, restarted)
+                    for url in urls}
+        report = load.summary(answers, traffic.elapsed)
+        self.addDetail('mariadb-down', content.text_content(
+            'answers by status %s; during the outage %s; seconds from '
+            'restart to the first 200: %s' % (
+                report['statuses'], load.summary(during, 1)['statuses'],
+                {url[len(self.api):]: t for url, t in recovery.items()})))
+
+        wrong = [a for a in answers if a.status not in (200, 503)]
+        self.assertEqual([], wrong[:5], '%d answers neither 200 nor 503'
+                         % len(wrong))
+        unavailable = [a for a in answers if a.status == 503]
+        self.assertTrue(unavailable, 'no 503 while MariaDB was down')
+        for answer in unavailable:
+            self.assertEqual({'serviceUnavailable'}, set(answer.body),
+                             answer.body)
+            fault = answer.body['serviceUnavailable']
+            self.assertEqual(503, fault['code'])
+            self.assertIn('database', fault['message'].lower())
+        for url, seconds in recovery.items():
+            self.assertIsNotNone(seconds, '%s never answered 200 again' % url)
+            self.assertLess(seconds, self.RECOVERY_SECONDS, url)
