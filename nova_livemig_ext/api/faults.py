@@ -17,7 +17,11 @@ itself, with a body of its own (``{"error": {...}}``). This filter sits
 just before authtoken in the extension's pipeline and rewrites such a 401
 into nova's fault body (``{"unauthorized": {"code": 401, "message":
 ...}}``), keeping authtoken's message and its ``WWW-Authenticate`` header.
-Every other response passes unchanged.
+
+authtoken also answers 503 itself, with webob's HTML or JSON page, when
+keystone cannot validate the token (keystone's database is down, say):
+that becomes nova's ``serviceUnavailable`` fault. A 503 of the extension,
+already nova's fault body, and every other response pass unchanged.
 """
 
 from nova.api.openstack import wsgi as nova_wsgi
@@ -25,6 +29,9 @@ import webob.dec
 import webob.exc
 
 DEFAULT_MESSAGE = 'The request you have made requires authentication.'
+KEYSTONE_UNAVAILABLE = ('The Keystone service is temporarily unavailable: '
+                        'the token could not be validated; try again '
+                        'later.')
 
 
 def _message(response):
@@ -38,6 +45,18 @@ def _message(response):
         DEFAULT_MESSAGE)
 
 
+def _is_nova_fault(response):
+    """True for nova's fault body: one key, its code and its message."""
+    try:
+        body = response.json
+    except (ValueError, AttributeError, TypeError):
+        return False
+    if not isinstance(body, dict) or len(body) != 1:
+        return False
+    (fault,) = body.values()
+    return isinstance(fault, dict) and {'code', 'message'} <= set(fault)
+
+
 class UnauthorizedFault:
     """WSGI middleware: a 401 from below becomes nova's fault body."""
 
@@ -47,6 +66,9 @@ class UnauthorizedFault:
     @webob.dec.wsgify(RequestClass=nova_wsgi.Request)
     def __call__(self, req):
         response = req.get_response(self.application)
+        if response.status_int == 503 and not _is_nova_fault(response):
+            return nova_wsgi.Fault(webob.exc.HTTPServiceUnavailable(
+                explanation=KEYSTONE_UNAVAILABLE))
         if response.status_int != 401:
             return response
         fault = webob.exc.HTTPUnauthorized(explanation=_message(response))

@@ -117,11 +117,13 @@ def _reads(ctxt, cell=None):
     for their database, and start their own otherwise.
 
     :param cell: the cell mapping of the cell database ``ctxt`` targets,
-        rather than the API database.
+        rather than the API database (True: that cell, named by its uuid).
     :raises CellUnavailable: when the cell database fails.
     :raises DatabaseUnavailable: when the API database fails.
     """
-    if cell is None:
+    if cell is True:
+        cell = _targeted_cell(ctxt)
+    if cell is None or cell is False:
         manager = api_db.context_manager.reader.using(ctxt)
         failing = _failing(API_DATABASE)
     else:
@@ -138,7 +140,7 @@ def _targeted_cell(cctxt):
 
 def _cell_data(cctxt):
     """Compute nodes, compute services and instance uuids of one cell."""
-    with _reads(cctxt, _targeted_cell(cctxt)):
+    with _reads(cctxt, True):
         nodes = _compute_nodes(cctxt)
         services = objects.ServiceList.get_by_binary(
             cctxt, 'nova-compute', include_disabled=True)
@@ -210,7 +212,7 @@ def _add_resources(ctxt, entries, used_by_rp):
 
 
 def _node_uuids(cctxt):
-    with _reads(cctxt, _targeted_cell(cctxt)):
+    with _reads(cctxt, True):
         return [node.uuid for node in _compute_nodes(cctxt)]
 
 

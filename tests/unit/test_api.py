@@ -117,12 +117,30 @@ class UnauthorizedFaultTest(base.TestCase):
                              body)
             self.assertNotIn('WWW-Authenticate', response.headers)
 
+    def test_authtoken_503_becomes_nova_fault(self):
+        # webob's page, HTML or JSON, as authtoken raises it when keystone
+        # cannot validate the token.
+        for body, content_type in [
+                (b'<html><title>503 Service Unavailable</title></html>',
+                 'text/html'),
+                (b'{"code": "503 Service Unavailable", "message": "x", '
+                 b'"title": "Service Unavailable"}', 'application/json')]:
+            response = self.call(503, body, content_type=content_type)
+            self.assertEqual(503, response.status_int)
+            self.assertEqual({'serviceUnavailable': {
+                'code': 503, 'message': faults.KEYSTONE_UNAVAILABLE}},
+                response.json, body)
+
     def test_other_responses_pass_unchanged(self):
-        for status in (200, 403, 404, 503):
+        for status in (200, 403, 404):
             body = json.dumps({'x': status}).encode()
             response = self.call(status, body)
             self.assertEqual(status, response.status_int)
             self.assertEqual(body, response.body)
+        body = json.dumps({'serviceUnavailable': {
+            'code': 503, 'message': 'The API database did not answer'}})
+        response = self.call(503, body.encode())
+        self.assertEqual(body.encode(), response.body)
 
 
 class AppFactoryTest(base.TestCase):
