@@ -156,6 +156,10 @@ class DatabaseFaultTest(FaultsTestBase):
         for path in self.PATHS:
             self.assertUnavailable(path, 'The API database did not answer',
                                    'DBConnectionError')
+        # A handler reading through nova's objects directly.
+        self.assertUnavailable('/servers/%s/destinations' % self.server['id'],
+                               'database did not answer',
+                               'DBConnectionError')
 
     def test_api_database_lost_mid_request_is_503_naming_it(self):
         self.api_database().lose()
@@ -172,6 +176,8 @@ class DatabaseFaultTest(FaultsTestBase):
             self.assertUnavailable(
                 path, 'The database of cell cell1 did not answer',
                 'DBConnectionError')
+        self.assertUnavailable('/servers/%s/destinations' % self.server['id'],
+                               'database', 'did not answer')
         status, body, _ = self.get('/hosts/host3')
         self.assertEqual(200, status, body)
 
