@@ -155,9 +155,10 @@ class TestDatabaseDown(base.E2ETestCase):
         wrong = [a for a in answers if a.status not in (200, 503)]
         self.assertEqual([], wrong[:5], '%d answers neither 200 nor 503'
                          % len(wrong))
-        # keystone's database is MariaDB too: a token authtoken has not
-        # cached cannot be validated meanwhile.
-        named = {'database': 0, 'Keystone': 0}
+        # keystone's and placement's databases are MariaDB too: a token
+        # authtoken has not cached cannot be validated meanwhile, and
+        # placement answers 500.
+        named = {'database': 0, 'Keystone': 0, 'Placement': 0}
         for answer in (a for a in answers if a.status == 503):
             self.assertIsInstance(answer.body, dict, answer.body)
             self.assertEqual({'serviceUnavailable'}, set(answer.body),
