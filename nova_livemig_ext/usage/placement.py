@@ -77,10 +77,10 @@ class PlacementUnavailable(Exception):
     """Placement failed or could not be reached."""
 
 
-def _attempt(client, ctxt, url):
+def _attempt(client, ctxt, url, version):
     """One GET; (response, None), or (None, the connection failure)."""
     try:
-        return client.get(url, version=VERSION,
+        return client.get(url, version=version,
                           global_request_id=ctxt.global_id), None
     except ks_exc.ConnectFailure as exc:
         return None, exc
@@ -109,7 +109,7 @@ def _retry_delay(resp, failure):
     return RETRY_DELAY_SECONDS if delay is None else delay
 
 
-def get(ctxt, url):
+def get(ctxt, url, version=VERSION):
     """GET ``url`` from placement; its JSON body, or PlacementUnavailable.
 
     Idempotent, so a connection failure or a 502/503/504 is retried once
@@ -117,7 +117,7 @@ def get(ctxt, url):
     module's documentation).
     """
     client = report.report_client_singleton()
-    resp, failure = _attempt(client, ctxt, url)
+    resp, failure = _attempt(client, ctxt, url, version)
     delay = _retry_delay(resp, failure)
     if delay is not None:
         LOG.warning('Placement GET %(url)s failed (%(error)s); retrying '
@@ -125,7 +125,7 @@ def get(ctxt, url):
                     {'url': url.split('?')[0], 'delay': delay,
                      'error': failure or resp.status_code})
         time.sleep(delay)
-        resp, failure = _attempt(client, ctxt, url)
+        resp, failure = _attempt(client, ctxt, url, version)
     if failure is not None:
         raise PlacementUnavailable(
             'Placement cannot be reached: %s' % failure) from failure

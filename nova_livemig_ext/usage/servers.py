@@ -144,7 +144,7 @@ def cell_hosts(ctxt, cell):
     instances by host) and one query on the API database (aggregates).
     """
     with nova_context.target_cell(ctxt, cell) as cctxt:
-        with host_usage._reads(cctxt, cell=True):
+        with host_usage._reads(cctxt, cell=cell):
             nodes = list(objects.ComputeNodeList.get_all(cctxt))
             services = {
                 service.host: service for service in
@@ -161,19 +161,13 @@ def cell_hosts(ctxt, cell):
 def allocation_candidates(ctxt, resources):
     """nova's own placement query: (allocation requests, summaries).
 
-    Made with nova's report client, as nova's scheduler makes it (the same
-    microversion, limit and parameters).
+    The request nova's scheduler makes (nova's report client builds the
+    same query string, at the same microversion), through
+    :func:`placement.get` and its retry.
 
     :raises placement.PlacementUnavailable: when placement fails.
     """
-    client = report.report_client_singleton()
-    try:
-        result = client.get_allocation_candidates(ctxt, resources)
-    except Exception as exc:
-        raise placement.PlacementUnavailable(
-            'Placement cannot be reached: %s' % exc) from exc
-    if result is None or result[0] is None:
-        raise placement.PlacementUnavailable(
-            'Placement did not answer GET /allocation_candidates for the '
-            'server (see nova-api\'s log)')
-    return result[0], result[1]
+    body = placement.get(
+        ctxt, '/allocation_candidates?%s' % resources.to_querystring(),
+        version=report.SAME_SUBTREE_VERSION)
+    return body['allocation_requests'], body['provider_summaries']
