@@ -58,7 +58,8 @@ def text_table(headers, rows):
 
     def line(values):
         return '  '.join(v.rjust(w) if num else v.ljust(w)
-                         for v, w, num in zip(values, widths, numeric)
+                         for v, w, num in zip(values, widths, numeric,
+                                                  strict=True)
                          ).rstrip()
     return '\n'.join([line(headers)] + [line(row) for row in cells])
 

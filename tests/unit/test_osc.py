@@ -150,7 +150,7 @@ class OscTest(osc_base.TestCommand):
         self.compute.get.return_value = response(200, {'host': host})
         columns, values = self.run_command(hosts.ShowHost, ['compute1'],
                                            [('host', 'compute1')])
-        return dict(zip(columns, values))
+        return dict(zip(columns, values, strict=True))
 
     def test_host_show_sections_as_text(self):
         self.identity.get_project.side_effect = [
@@ -191,7 +191,7 @@ class OscTest(osc_base.TestCommand):
         self.compute.get.return_value = response(200, {'host': host})
         columns, values = self.run_command(hosts.ShowHost, ['compute1'],
                                            [('host', 'compute1')])
-        shown = dict(zip(columns, values))
+        shown = dict(zip(columns, values, strict=True))
         for section in ('projects', 'migrations', 'other_allocations'):
             self.assertEqual('none', shown[section].human_readable())
             self.assertEqual([], shown[section].machine_readable())
