@@ -144,8 +144,9 @@ class DownAndOpenrcTest(testtools.TestCase):
         self.useFixture(fixtures.MockPatchObject(cloud, 'BIN', bin_dir))
         cloud.write_openrc()
         found = subprocess.run(  # noqa: S603 (a fixed shell line)
-            [shutil.which('bash'), '-c', 'PATH=/usr/bin:/bin; source "$0"; openstack; '
-             'echo "$OS_AUTH_URL"', os.path.join(self.home, 'openrc')],
+            [shutil.which('bash'), '-c',
+             'PATH=/usr/bin:/bin; source "$0"; openstack; echo "$OS_AUTH_URL"',
+             os.path.join(self.home, 'openrc')],
             capture_output=True, text=True, check=True).stdout.splitlines()
         self.assertEqual(['the cloud client',
                           configs.url('keystone', '/v3')], found)
