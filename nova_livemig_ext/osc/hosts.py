@@ -57,10 +57,9 @@ def text_table(headers, rows):
                for i in range(len(headers))]
 
     def line(values):
+        columns = zip(values, widths, numeric, strict=True)
         return '  '.join(v.rjust(w) if num else v.ljust(w)
-                         for v, w, num in zip(values, widths, numeric,
-                                                  strict=True)
-                         ).rstrip()
+                         for v, w, num in columns).rstrip()
     return '\n'.join([line(headers)] + [line(row) for row in cells])
 
 
