@@ -365,21 +365,14 @@ def up(args):
 def stop_order(services):
     """The services in waves to stop one after another, each in parallel.
 
-    nova-compute, nova-api and the stubs first (nothing waits for them);
-    then nova-conductor and nova-scheduler, which the computes still call
-    while they stop, with placement and keystone; RabbitMQ and MariaDB
+    Every service but RabbitMQ and MariaDB first: none of them waits for
+    another while it stops (nova-compute's graceful shutdown makes no call
+    to nova-conductor, nova-scheduler or placement). RabbitMQ and MariaDB
     last: a nova service whose RabbitMQ is gone hangs in its shutdown.
     """
-    first = {'nova-api', 'glance', 'neutron'}
     last = {'rabbitmq', 'mariadb'}
-    waves = ([], [], [])
-    for service in services:
-        if service.name in first or service.name.startswith('nova-compute'):
-            waves[0].append(service)
-        elif service.name in last:
-            waves[2].append(service)
-        else:
-            waves[1].append(service)
+    waves = ([s for s in services if s.name not in last],
+             [s for s in services if s.name in last])
     return [wave for wave in waves if wave]
 
 

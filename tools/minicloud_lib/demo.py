@@ -251,7 +251,7 @@ def run_demo():
     refused(conn, db, OTHER_DOMAIN)
 
     say('6. Headroom: the operator keeps %s for light load, capping its RAM '
-        'at %d %% through aggregate metadata. Placement would take db-1 '
+        'at %d%% through aggregate metadata. Placement would take db-1 '
         '(the host has the room); the plugin refuses.'
         % (PEER, float(HEADROOM_CAP) * 100))
     if conn.compute.find_aggregate(HEADROOM_AGGREGATE) is None:
@@ -294,6 +294,7 @@ def run_demo():
         '(no 60-second lag):')
     osc('livemig', 'host', 'list', '-c', 'Host', '-c', 'Instances', '-c',
         'VCPU used/allowed', '-c', 'RAM MB used/allowed')
-    say('The demo took %.0f s. To try commands yourself: source %s; then '
-        'e.g. openstack livemig host list, openstack help livemig.' % (
-            time.monotonic() - began, os.path.join(cloud.HOME, 'openrc')))
+    say('The walk-through took %.0f s. To try the commands yourself (each '
+        'printed above runs as printed):' % (time.monotonic() - began))
+    print('  source %s' % shlex.quote(os.path.join(cloud.HOME, 'openrc')))
+    print('  openstack help livemig')
