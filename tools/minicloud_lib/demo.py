@@ -189,16 +189,24 @@ def host_views(conn):
     return {entry['host']: entry for entry in body['hosts']}
 
 
+def rank_one(conn, server_id):
+    """The host the destinations API ranks first for a server."""
+    body = conn.compute.get(
+        '/os-livemig/servers/%s/destinations' % server_id).json()
+    ranked = [d for d in body['destinations'] if d['rank'] == 1]
+    return ranked[0]['host'] if ranked else None
+
+
 def ranking(conn, candidates, flavor):
     """Print, per allowed host, what the move leaves under the caps.
 
-    The weigher's ``spread`` headroom: per resource class ``(cap x
-    capacity - used - demand) / capacity``, the tightest class counting.
+    The numbers behind the weigher's ``spread`` ranking: per resource
+    class ``(cap x capacity - used - demand) / capacity``, the tightest
+    class counting, from the host views.
     """
     demand = {'VCPU': flavor.vcpus, 'MEMORY_MB': flavor.ram,
               'DISK_GB': flavor.disk}
     views = host_views(conn)
-    best = None
     for host in candidates:
         resources = views[host]['resources']
         parts = []
@@ -213,9 +221,6 @@ def ranking(conn, candidates, flavor):
                 tightest = (left, rc)
         print('  %s: %s; headroom after the move %.2f (%s)' % (
             host, ', '.join(parts), tightest[0], tightest[1]))
-        if best is None or tightest[0] > best[0]:
-            best = (tightest[0], host)
-    return best[1]
 
 
 def run_demo():
@@ -270,21 +275,24 @@ def run_demo():
         osc('aggregate', 'delete', HEADROOM_AGGREGATE)
 
     say('7. A choice: the storage team exports nfs-a to %s too (it joins '
-        'aggregate nfs-a), so two hosts may take db-1. The operator lets '
-        'the scheduler choose; the weigher (spread) ranks the allowed hosts '
-        'by the headroom left after the move, the tightest resource '
-        'counting.' % OTHER_DOMAIN)
+        'aggregate nfs-a), so two hosts may take db-1. The operator asks '
+        'where it may go (ranked as nova\'s scheduler would choose: the '
+        'weigher, spread, prefers the most headroom left after the move, '
+        'the tightest resource counting), then lets the scheduler choose.'
+        % OTHER_DOMAIN)
     osc('aggregate', 'add', 'host', '-c', 'hosts', 'nfs-a', OTHER_DOMAIN)
     try:
         flavor = conn.compute.find_flavor('m1.small')
+        osc('livemig', 'server', 'destinations', db)
         print('What the move of db-1 (m1.small) leaves on each allowed '
               'host:')
-        expected = ranking(conn, (PEER, OTHER_DOMAIN), flavor)
+        ranking(conn, (PEER, OTHER_DOMAIN), flavor)
+        expected = rank_one(conn, db)
         since = log_size()
         osc('server', 'migrate', '--live-migration', '--wait', db)
         dest, status = where(conn, db)
-        print('db-1 moved from %s to %s and is %s; the most headroom after '
-              'the move was on %s.' % (SOURCE, dest, status, expected))
+        print('db-1 moved from %s to %s and is %s; rank 1 of its '
+              'destinations was %s.' % (SOURCE, dest, status, expected))
         why(since, db)
     finally:
         osc('aggregate', 'remove', 'host', '-c', 'hosts', 'nfs-a',
