@@ -295,20 +295,22 @@ def filter_values(ctxt):
     """What the listing's filters may name (one API database query).
 
     :returns: {'availability_zone': zones, 'aggregate': aggregate names,
-        'migration_domain': domains}, each a set; nova's default zone is
-        always one of the zones.
+        'migration_domain': domains}, each a set: the names of the
+        aggregates and the zones and domains their metadata give, with or
+        without hosts, and nova's default zone.
     """
     with _reads(ctxt):
         aggregates = objects.AggregateList.get_all(ctxt)
-    facts = _Facts(aggregates)
     values = {'availability_zone': {CONF.default_availability_zone},
               'aggregate': set(), 'migration_domain': set()}
     for aggregate in aggregates:
-        values['aggregate'].add(aggregate.name)
-    for host in facts.by_host:
-        entry = facts.of(host)
-        values['availability_zone'].add(entry['availability_zone'])
-        values['migration_domain'].update(entry['migration_domains'])
+        facts = usage.AggregateFacts(aggregate,
+                                     CONF.livemig_ext.migration_domain_key)
+        values['aggregate'].add(facts.name)
+        if facts.zone:
+            values['availability_zone'].add(facts.zone)
+        if facts.domain:
+            values['migration_domain'].add(facts.domain)
     return values
 
 
