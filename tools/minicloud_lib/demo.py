@@ -270,9 +270,10 @@ def run_demo():
             '-c', 'Host', '-c', 'RAM MB used/allowed')
         refused(conn, db, PEER)
     finally:
+        # The aggregate stays, empty, so that the commands above still
+        # run as printed.
         osc('aggregate', 'remove', 'host', '-c', 'hosts',
             HEADROOM_AGGREGATE, PEER)
-        osc('aggregate', 'delete', HEADROOM_AGGREGATE)
 
     say('7. A choice: the storage team exports nfs-a to %s too (it joins '
         'aggregate nfs-a), so two hosts may take db-1. The operator asks '
