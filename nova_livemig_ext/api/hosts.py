@@ -51,6 +51,29 @@ def _keep(query):
     return keep
 
 
+FILTERS = (('availability_zone', 'availability zone'),
+           ('aggregate', 'aggregate'),
+           ('migration_domain', 'migration domain'))
+
+
+def _check_filters(context, query):
+    """A 400 naming a filter value that nothing in the cloud has.
+
+    Asked only when a listing came back empty: a value that names an
+    existing zone, aggregate or domain with no host in it gives an empty
+    list, one that names nothing is a mistake worth saying.
+    """
+    known = host_usage.filter_values(context)
+    for name, what in FILTERS:
+        value = query.get(name)
+        if value and value not in known[name]:
+            raise webob.exc.HTTPBadRequest(
+                explanation='Invalid query parameter %s=%s: no %s of that '
+                            'name; known: %s.' % (
+                                name, value, what,
+                                ', '.join(sorted(known[name])) or 'none'))
+
+
 def list_hosts(req, context):
     """GET /hosts: every compute host with its resources."""
     policies.authorize(context, policies.HOSTS_LIST)
@@ -66,6 +89,8 @@ def list_hosts(req, context):
         raise webob.exc.HTTPBadRequest(
             explanation='Invalid query parameter marker=%s: no such host in '
                         'the listing.' % query['marker']) from exc
+    if not listing.hosts and not query.get('marker'):
+        _check_filters(context, query)
     body = {'hosts': listing.hosts,
             'unreachable_cells': listing.unreachable_cells}
     links = _links(req, 'hosts', listing.hosts, query.get('limit'), 'host')

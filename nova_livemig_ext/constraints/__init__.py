@@ -138,11 +138,16 @@ class Summary:
             self.examples.setdefault(rejection.constraint, rejection)
 
     def __str__(self):
+        # NOTE: a host may break several rules, so the counts by rule may
+        # add up to more than the hosts rejected: the line says which is
+        # which ("3 of 3 hosts rejected; rejections by rule: ...").
         parts = ['%s rejected %d (e.g. %s: %s)'
                  % (name, count, self.examples[name].host,
                     self.examples[name].reason)
                  for name, count in sorted(self.counts.items())]
+        line = '%d of %d hosts rejected' % (self.rejected_hosts, self.hosts)
+        if parts:
+            line += '; rejections by rule: ' + '; '.join(parts)
         if self.errors:
-            parts.append('%d could not be judged' % self.errors)
-        return '%d of %d hosts rejected; %s' % (
-            self.rejected_hosts, self.hosts, '; '.join(parts) or 'none')
+            line += '; %d could not be judged' % self.errors
+        return line

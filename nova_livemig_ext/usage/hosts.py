@@ -47,10 +47,14 @@ from nova import thread_pool_factory
 from oslo_db import exception as db_exc
 import sqlalchemy.exc
 
+from nova_livemig_ext import usage
 from nova_livemig_ext.usage import placement
 
 CONF = nova.conf.CONF
-AZ_KEY = 'availability_zone'
+# The [livemig_ext] option that caps each resource class.
+CAP_OPTIONS = {'VCPU': 'vcpu_max_utilization',
+               'MEMORY_MB': 'ram_max_utilization',
+               'DISK_GB': 'disk_max_utilization'}
 
 
 class HostNotFound(LookupError):
@@ -154,23 +158,39 @@ class _Facts:
 
     def __init__(self, aggregates):
         self.by_host = collections.defaultdict(list)
+        self._memo = {}
         for aggregate in aggregates:
             for host in aggregate.hosts:
                 self.by_host[host].append(aggregate)
 
     def of(self, host):
+        """Zone, aggregates, domains and caps as the scheduler sees them.
+
+        :func:`nova_livemig_ext.usage.host_facts` applies the scheduler's
+        rules; a resource class no aggregate overrides has the cap of its
+        ``[livemig_ext]`` option. ``_caps`` maps each resource class to
+        (cap in force, the aggregate it comes from or None).
+        """
         aggregates = sorted(self.by_host.get(host, []),
                             key=lambda agg: agg.name)
-        key = CONF.livemig_ext.migration_domain_key
-        zones = sorted({agg.metadata[AZ_KEY] for agg in aggregates
-                        if agg.metadata.get(AZ_KEY)})
-        domains = sorted({agg.metadata[key].strip() for agg in aggregates
-                          if agg.metadata.get(key, '').strip()})
+        zone, domains, overrides, _ = usage.host_facts(
+            aggregates, CONF.livemig_ext.migration_domain_key,
+            CONF.default_availability_zone, memo=self._memo)
+        caps = {}
+        for rc, option in CAP_OPTIONS.items():
+            if rc in overrides:
+                # The first aggregate by name among those setting the cap.
+                source = next(agg.name for agg in aggregates
+                              if self._memo[id(agg)].caps.get(rc) ==
+                              overrides[rc])
+                caps[rc] = (overrides[rc], source)
+            else:
+                caps[rc] = (getattr(CONF.livemig_ext, option), None)
         return {
-            'availability_zone': ','.join(zones) if zones else
-            CONF.default_availability_zone,
+            'availability_zone': zone,
             'aggregates': [agg.name for agg in aggregates],
-            'migration_domains': domains,
+            'migration_domains': sorted(domains),
+            '_caps': caps,
         }
 
 
@@ -208,7 +228,8 @@ def _add_resources(ctxt, entries, used_by_rp):
     for entry in entries:
         rp_uuid = entry.pop('_node').uuid
         entry['resources'] = placement.resources(
-            inventories[rp_uuid], used_by_rp.get(rp_uuid, {}))
+            inventories[rp_uuid], used_by_rp.get(rp_uuid, {}),
+            entry.pop('_caps'))
 
 
 def _node_uuids(cctxt):
@@ -268,6 +289,29 @@ def list_hosts(ctxt, keep=None, limit=None, marker=None):
     used = placement.usages(ctxt, [e['_node'].uuid for e in entries])
     _add_resources(ctxt, entries, used)
     return Listing(entries, sorted(unreachable))
+
+
+def filter_values(ctxt):
+    """What the listing's filters may name (one API database query).
+
+    :returns: {'availability_zone': zones, 'aggregate': aggregate names,
+        'migration_domain': domains}, each a set: the names of the
+        aggregates and the zones and domains their metadata give, with or
+        without hosts, and nova's default zone.
+    """
+    with _reads(ctxt):
+        aggregates = objects.AggregateList.get_all(ctxt)
+    values = {'availability_zone': {CONF.default_availability_zone},
+              'aggregate': set(), 'migration_domain': set()}
+    for aggregate in aggregates:
+        facts = usage.AggregateFacts(aggregate,
+                                     CONF.livemig_ext.migration_domain_key)
+        values['aggregate'].add(facts.name)
+        if facts.zone:
+            values['availability_zone'].add(facts.zone)
+        if facts.domain:
+            values['migration_domain'].add(facts.domain)
+    return values
 
 
 def show_host(ctxt, host):

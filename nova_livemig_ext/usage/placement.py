@@ -44,6 +44,7 @@ from the API.
 """
 
 from concurrent import futures
+import math
 import os
 import threading
 import time
@@ -323,17 +324,40 @@ def allocations(ctxt, rp_uuid):
             for consumer, alloc in body.get('allocations', {}).items()}
 
 
-def resource_entry(inventory, used):
-    """The API's entry for one resource class of a host."""
+def resource_entry(inventory, used, max_utilization=1.0, aggregate=None):
+    """The API's entry for one resource class of a host.
+
+    Beside placement's figures, the limit the scheduler applies to moves
+    onto the host: ``max_utilization`` (the cap in force, from
+    ``[livemig_ext]`` or, when ``max_utilization_aggregate`` names one, an
+    aggregate's metadata), ``allowed`` (the most that may be in use after
+    a move, ``max_utilization x capacity`` rounded down, as the scheduler
+    compares whole amounts with it) and ``room`` (``allowed - used``, never
+    below 0: the most an incoming move may bring).
+
+    :param max_utilization: the cap in force for this resource class.
+    :param aggregate: the name of the aggregate the cap comes from, or
+        None when the option applies.
+    """
     total = inventory.get('total', 0)
     reserved = inventory.get('reserved', 0)
     ratio = inventory.get('allocation_ratio', 1.0)
     capacity = int((total - reserved) * ratio)
+    allowed = math.floor(max_utilization * capacity)
     return {'total': total, 'reserved': reserved, 'allocation_ratio': ratio,
-            'capacity': capacity, 'used': used, 'free': capacity - used}
+            'capacity': capacity, 'used': used, 'free': capacity - used,
+            'max_utilization': max_utilization,
+            'max_utilization_aggregate': aggregate,
+            'allowed': allowed, 'room': max(allowed - used, 0)}
 
 
-def resources(inventories, used):
-    """{resource class: entry} for the classes nova's compute reports."""
-    return {rc: resource_entry(inventories[rc], used.get(rc, 0))
+def resources(inventories, used, caps=None):
+    """{resource class: entry} for the classes nova's compute reports.
+
+    :param caps: resource class -> (cap in force, aggregate name or None);
+        a class missing from it is not capped (1.0).
+    """
+    caps = caps or {}
+    return {rc: resource_entry(inventories[rc], used.get(rc, 0),
+                               *caps.get(rc, (1.0, None)))
             for rc in RESOURCE_CLASSES if rc in inventories}

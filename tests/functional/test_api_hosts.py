@@ -12,7 +12,10 @@
 
 """GET /os-livemig/hosts and /hosts/{host}: numbers agree with placement."""
 
+import math
+
 from keystoneauth1 import exceptions as ks_exc
+import nova.conf
 from nova import context as nova_context
 from nova.db.main import api as main_db
 from nova import objects
@@ -22,7 +25,11 @@ from nova_livemig_ext.usage import hosts as host_usage
 from nova_livemig_ext.usage import placement
 from tests.functional import base
 
+CONF = nova.conf.CONF
 RESOURCE_CLASSES = ('VCPU', 'MEMORY_MB', 'DISK_GB')
+CAP_OPTIONS = {'VCPU': 'vcpu_max_utilization',
+               'MEMORY_MB': 'ram_max_utilization',
+               'DISK_GB': 'disk_max_utilization'}
 
 
 class HostsApiTest(base.LivemigApiTestBase):
@@ -48,17 +55,29 @@ class HostsApiTest(base.LivemigApiTestBase):
         self.assertEqual(200, status, body)
         return body
 
-    def assertMatchesPlacement(self, entry):
+    def assertMatchesPlacement(self, entry, caps=None):
+        """Each resource entry is placement's numbers under the cap in force.
+
+        :param caps: resource class -> (cap, aggregate) where an aggregate
+            overrides the option.
+        """
         inventories, usages = self.placement_numbers(entry['host'])
         for rc in RESOURCE_CLASSES:
             inv = inventories[rc]
             capacity = int((inv['total'] - inv['reserved']) *
                            inv['allocation_ratio'])
+            cap, aggregate = (caps or {}).get(rc, (
+                getattr(CONF.livemig_ext, CAP_OPTIONS[rc]), None))
+            allowed = math.floor(cap * capacity)
             self.assertEqual(
                 {'total': inv['total'], 'reserved': inv['reserved'],
                  'allocation_ratio': inv['allocation_ratio'],
                  'capacity': capacity, 'used': usages[rc],
-                 'free': capacity - usages[rc]},
+                 'free': capacity - usages[rc],
+                 'max_utilization': cap,
+                 'max_utilization_aggregate': aggregate,
+                 'allowed': allowed,
+                 'room': max(allowed - usages[rc], 0)},
                 entry['resources'][rc], (entry['host'], rc))
 
     def assertEveryHostMatchesPlacement(self):
@@ -90,6 +109,34 @@ class HostsApiTest(base.LivemigApiTestBase):
         self.assertEqual(0, host2['instances'])
         self.assertEqual(1024 + 2048 + 3072,
                          host1['resources']['MEMORY_MB']['used'])
+
+    def test_caps_come_from_the_options_and_the_lowest_override(self):
+        # domain-nfs-a (host1, host2) caps RAM at 0.5, az-az1 (host1,
+        # host2) at 0.7: the lowest wins. az-az1 caps DISK_GB so low that
+        # host1's use passes it (room 0); az-az2 sets a value the
+        # scheduler ignores as invalid.
+        self.set_aggregate_metadata('domain-nfs-a', {
+            'livemig_ram_max_utilization': '0.5'})
+        self.set_aggregate_metadata('az-az1', {
+            'livemig_ram_max_utilization': '0.7',
+            'livemig_disk_max_utilization': '0.01'})
+        self.set_aggregate_metadata('az-az2', {
+            'livemig_vcpu_max_utilization': '1.5'})
+        in_az1 = {'MEMORY_MB': (0.5, 'domain-nfs-a'),
+                  'DISK_GB': (0.01, 'az-az1')}
+        hosts = {h['host']: h for h in self.hosts()['hosts']}
+        self.assertMatchesPlacement(hosts['host1'], in_az1)
+        self.assertMatchesPlacement(hosts['host2'], in_az1)
+        self.assertMatchesPlacement(hosts['host3'])
+        self.assertMatchesPlacement(hosts['host4'])
+        _, shown = self.call(self.admin_api, '/hosts/host1')
+        self.assertMatchesPlacement(shown['host'], in_az1)
+        disk = shown['host']['resources']['DISK_GB']
+        self.assertEqual((30, 0), (disk['used'], disk['room']))
+        self.assertLess(disk['allowed'], disk['used'])
+        ram = hosts['host2']['resources']['MEMORY_MB']
+        self.assertEqual((0, ram['allowed']), (ram['used'], ram['room']))
+        self.assertEqual(int(ram['capacity'] * 0.5), ram['allowed'])
 
     def test_numbers_follow_live_migration_and_delete(self):
         self.live_migrate(self.s1, host='host2')
@@ -192,7 +239,20 @@ class HostsApiTest(base.LivemigApiTestBase):
         self.assertEqual(['host3', 'host4'],
                          names('?migration_domain=nfs-b'))
         self.assertEqual(['host3'], names('?migration_domain=nfs-b&limit=1'))
-        self.assertEqual([], names('?availability_zone=nowhere'))
+        # An existing zone without hosts lists none; a filter value that
+        # names nothing in the cloud is a 400 naming it.
+        self.assertEqual([], names('?availability_zone=az2&aggregate=az-az1'))
+        for query, named in (
+                ('?availability_zone=nowhere',
+                 'availability_zone=nowhere: no availability zone of that '
+                 'name; known: az1, az2, nova.'),
+                ('?aggregate=nosuchagg', 'aggregate=nosuchagg: no aggregate'),
+                ('?migration_domain=nfs-z&availability_zone=az1',
+                 'migration_domain=nfs-z: no migration domain of that '
+                 'name; known: nfs-a, nfs-b.')):
+            status, body = self.call(self.admin_api, '/hosts' + query)
+            self.assertEqual(400, status, query)
+            self.assertIn(named, body['badRequest']['message'])
         body = self.hosts('?limit=2')
         self.assertEqual(['host1', 'host2'],
                          [h['host'] for h in body['hosts']])

@@ -12,8 +12,10 @@
 
 """``openstack livemig`` commands against the real API extension."""
 
+import types
 from urllib import parse as urlparse
 
+from keystoneauth1 import exceptions as ks_exc
 from osc_lib import exceptions
 from osc_lib.test import fakes as osc_fakes
 
@@ -34,6 +36,15 @@ class ComputeEndpoint:
                                     check_response_status=None)
 
 
+class NoKeystone:
+    """openstacksdk's identity proxy when keystone does not answer."""
+
+    def get_project(self, *args, **kwargs):
+        raise ks_exc.ConnectFailure('keystone does not answer')
+
+    find_project = get_project
+
+
 class CommandsTest(base.LivemigApiTestBase):
 
     def setUp(self):
@@ -46,6 +57,10 @@ class CommandsTest(base.LivemigApiTestBase):
         self.app.client_manager = osc_fakes.FakeClientManager()
         self.app.client_manager.livemig = plugin.Client(
             ComputeEndpoint(self.admin_api))
+        # nova's functional harness runs no keystone: names cannot be read,
+        # as when keystone does not answer.
+        self.app.client_manager.sdk_connection = types.SimpleNamespace(
+            identity=NoKeystone())
 
     def run_command(self, cls, *args):
         cmd = cls(self.app, None)
@@ -54,16 +69,39 @@ class CommandsTest(base.LivemigApiTestBase):
     def test_host_list_show_and_server_list(self):
         columns, rows = self.run_command(hosts.ListHost)
         self.assertEqual(['host1', 'host2'], [row[0] for row in rows])
-        self.assertEqual('2048/7680', rows[0][6])
+        # RAM used / (0.9 x capacity 7680, rounded down).
+        self.assertEqual('RAM MB used/allowed', columns[6])
+        self.assertEqual('2048/6912', rows[0][6])
         _, rows = self.run_command(hosts.ListHost, '--availability-zone',
                                    'az2')
         self.assertEqual(['host2'], [row[0] for row in rows])
-        _, rows = self.run_command(hosts.ShowHost, 'host1')
-        self.assertEqual(['host1', '(used)', 1, 1, 2048, 10], rows[1])
-        self.assertEqual(['host1', self.server['tenant_id'], 1, 1, 2048, 10],
-                         rows[3])
+        columns, values = self.run_command(hosts.ShowHost, 'host1')
+        shown = dict(zip(columns, values, strict=True))
+        ram = shown['resources'].machine_readable()['MEMORY_MB']
+        self.assertEqual((7680, 0.9, 6912, 2048, 4864),
+                         (ram['capacity'], ram['max_utilization'],
+                          ram['allowed'], ram['used'], ram['room']))
+        self.assertIn('MEMORY_MB   ', shown['resources'].human_readable())
+        # No keystone here: the project shows by its id.
+        self.assertEqual(
+            [{'project_id': self.server['tenant_id'], 'project_name': None,
+              'instances': 1, 'VCPU': 1, 'MEMORY_MB': 2048,
+              'DISK_GB': 10}], shown['projects'].machine_readable())
+        self.assertEqual('none', shown['migrations'].human_readable())
         _, rows = self.run_command(hosts.ListHostServer, 'host1')
-        self.assertEqual([self.server['id']], [row[0] for row in rows])
+        self.assertEqual([[self.server['id'], self.server['name'],
+                           self.server['tenant_id'], 'medium', 'active',
+                           'Running']], rows)
+
+    def test_a_filter_naming_nothing_is_an_error(self):
+        for option, value, name in (
+                ('--availability-zone', 'nosuchaz', 'availability_zone'),
+                ('--aggregate', 'nosuchagg', 'aggregate')):
+            error = self.assertRaises(exceptions.CommandError,
+                                      self.run_command, hosts.ListHost,
+                                      option, value)
+            self.assertIn('Invalid query parameter %s=%s: no ' % (
+                name, value), str(error))
 
     def test_errors_name_the_problem(self):
         error = self.assertRaises(exceptions.CommandError, self.run_command,

@@ -232,9 +232,17 @@ class EngineTest(test_base.TestCase):
                      base.Rejection('migration_domain', 'h3', 'other')])
         summary.add_error()
         self.assertEqual(
-            '3 of 4 hosts rejected; availability_zone rejected 2 (e.g. h2: '
-            'far); migration_domain rejected 1 (e.g. h3: other); 1 could '
-            'not be judged', str(summary))
+            '3 of 4 hosts rejected; rejections by rule: availability_zone '
+            'rejected 2 (e.g. h2: far); migration_domain rejected 1 (e.g. '
+            'h3: other); 1 could not be judged', str(summary))
+
+    def test_summary_without_rejections(self):
+        summary = constraints.Summary()
+        summary.add([])
+        self.assertEqual('0 of 1 hosts rejected', str(summary))
+        summary.add_error()
+        self.assertEqual('1 of 2 hosts rejected; 1 could not be judged',
+                         str(summary))
 
 
 def constraints_names():

@@ -154,7 +154,8 @@ class FilterTest(base.TestCase):
         self.assertEqual(1, len(lines), lines)
         self.assertEqual(
             'No destination for live-migration of server %s from src: 3 of '
-            '3 hosts rejected; availability_zone rejected 1 (e.g. far: the '
+            '3 hosts rejected; rejections by rule: availability_zone '
+            'rejected 1 (e.g. far: the '
             'host is in availability zone az2, the source host src is in '
             'az1); migration_domain rejected 1 (e.g. other: the host is in '
             'migration domain nfs-b, the source host src is in nfs-a); '

@@ -15,8 +15,11 @@
 import contextlib
 import io
 import os
+import shutil
 import socket
+import subprocess
 import sys
+import time
 from unittest import mock
 
 import fixtures
@@ -24,6 +27,8 @@ import testtools
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..',
                                 'tools'))
+from minicloud_lib import cloud  # noqa: E402
+from minicloud_lib import configs  # noqa: E402
 from minicloud_lib import services  # noqa: E402
 
 
@@ -80,3 +85,68 @@ class ServiceProcessTest(testtools.TestCase):
         with open(service.pidfile, 'w') as f:
             f.write('%d 1' % os.getpid())   # this process, wrong start time
         self.assertIsNone(services.pid_of(service))
+
+
+class DownAndOpenrcTest(testtools.TestCase):
+    """``down`` stops in parallel waves; openrc finds the cloud's client."""
+
+    def setUp(self):
+        super().setUp()
+        self.home = self.useFixture(fixtures.TempDir()).path
+        for module in (services, cloud):
+            for name in ('HOME', 'LOGS', 'RUN'):
+                if hasattr(module, name):
+                    patcher = mock.patch.object(module, name, self.home)
+                    patcher.start()
+                    self.addCleanup(patcher.stop)
+        quiet = contextlib.redirect_stdout(io.StringIO())
+        quiet.__enter__()
+        self.addCleanup(quiet.__exit__, None, None, None)
+
+    def test_nova_services_stop_before_rabbitmq_and_mariadb(self):
+        waves = cloud.stop_order(services.services())
+        names = [[service.name for service in wave] for wave in waves]
+        computes = {'nova-compute-' + host.name for host in configs.HOSTS}
+        self.assertLessEqual(computes | {'nova-api'}, set(names[0]))
+        self.assertEqual({'rabbitmq', 'mariadb'}, set(names[-1]))
+        nova_waves = [i for i, wave in enumerate(names)
+                      for name in wave if name.startswith('nova-')]
+        self.assertLess(max(nova_waves), len(names) - 1)
+        self.assertEqual(sorted(s.name for s in services.services()),
+                         sorted(sum(names, [])))
+
+    def test_down_stops_a_wave_in_parallel(self):
+        # Each takes 1 s to stop after SIGTERM: four one after another
+        # would take 4 s.
+        slow = ['sh', '-c', 'trap "sleep 1; exit 0" TERM; '
+                'while :; do sleep 0.1; done']
+        fleet = [services.Service('nova-compute-c%d' % i, slow)
+                 for i in range(4)]
+        for service in fleet:
+            services.start(service)
+            self.addCleanup(services.stop, service)
+        self.useFixture(fixtures.MockPatchObject(
+            cloud.procs, 'services', return_value=fleet))
+        self.useFixture(fixtures.MockPatchObject(
+            cloud.procs, 'port_open', return_value=False))
+        began = time.monotonic()
+        cloud.down(None)
+        self.assertLess(time.monotonic() - began, 3)
+        self.assertEqual([None] * 4, [services.pid_of(s) for s in fleet])
+
+    def test_openrc_puts_the_clouds_client_first_on_path(self):
+        bin_dir = os.path.join(self.home, 'venv', 'bin')
+        os.makedirs(bin_dir)
+        client = os.path.join(bin_dir, 'openstack')
+        with open(client, 'w') as f:
+            f.write('#!/bin/sh\necho the cloud client\n')
+        os.chmod(client, 0o700)
+        self.useFixture(fixtures.MockPatchObject(cloud, 'BIN', bin_dir))
+        cloud.write_openrc()
+        found = subprocess.run(  # noqa: S603 (a fixed shell line)
+            [shutil.which('bash'), '-c',
+             'PATH=/usr/bin:/bin; source "$0"; openstack; echo "$OS_AUTH_URL"',
+             os.path.join(self.home, 'openrc')],
+            capture_output=True, text=True, check=True).stdout.splitlines()
+        self.assertEqual(['the cloud client',
+                          configs.url('keystone', '/v3')], found)

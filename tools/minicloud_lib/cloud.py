@@ -20,6 +20,7 @@ service is a process of its own with its log in ``$MINICLOUD_DIR/logs``;
 import argparse
 import concurrent.futures
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -66,6 +67,7 @@ def write_configs():
         'placement.conf': configs.placement_conf(),
         'nova.conf': configs.nova_conf(DATA, configs.LIVEMIG_OPTIONS,
                                        plugin=devstack_dir is None),
+        'nova-db.conf': configs.nova_db_conf(),
     }
     for host in configs.HOSTS:
         files[host.name + '.conf'] = configs.compute_conf(DATA, host)
@@ -157,7 +159,8 @@ def _keystone_bootstrap():
 
 def _nova_manage(*args):
     return procs.run([os.path.join(BIN, 'nova-manage'), '--config-file',
-                      os.path.join(ETC, 'nova.conf')] + list(args),
+                      os.path.join(ETC, 'nova.conf'), '--config-file',
+                      os.path.join(ETC, 'nova-db.conf')] + list(args),
                      'nova-manage ' + ' '.join(args))
 
 
@@ -289,9 +292,18 @@ def ensure_aggregates(conn, hosts):
 
 
 def write_openrc():
+    """The admin's credentials, and the cloud's client first on PATH.
+
+    The ``openstack`` client with this package's commands lives in the
+    cloud's virtualenv: after ``source openrc`` the commands the demo and
+    README print run as printed.
+    """
     with open(os.path.join(HOME, 'openrc'), 'w') as f:
-        f.write('# Credentials of the local cloud\'s admin.\n' + ''.join(
-            'export %s=%s\n' % item for item in sorted(openrc().items())))
+        f.write('# Credentials of the local cloud\'s admin, and its '
+                'openstack client.\n' + ''.join(
+                    'export %s=%s\n' % item
+                    for item in sorted(openrc().items())) +
+                'export PATH=%s${PATH:+:$PATH}\n' % shlex.quote(BIN))
 
 
 def openrc(user='admin', project='admin'):
@@ -350,15 +362,32 @@ def up(args):
         HOME, 'openrc'))
 
 
+def stop_order(services):
+    """The services in waves to stop one after another, each in parallel.
+
+    Every service but RabbitMQ and MariaDB first: none of them waits for
+    another while it stops (nova-compute's graceful shutdown makes no call
+    to nova-conductor, nova-scheduler or placement). RabbitMQ and MariaDB
+    last: a nova service whose RabbitMQ is gone hangs in its shutdown.
+    """
+    last = {'rabbitmq', 'mariadb'}
+    waves = ([s for s in services if s.name not in last],
+             [s for s in services if s.name in last])
+    return [wave for wave in waves if wave]
+
+
 def down(args):
+    began = time.monotonic()
     stopped = False
-    for service in reversed(procs.services()):
-        stopped = procs.stop(service) or stopped
+    for wave in stop_order(procs.services()):
+        with concurrent.futures.ThreadPoolExecutor(len(wave)) as pool:
+            stopped = any(list(pool.map(procs.stop, wave))) or stopped
     # epmd outlives RabbitMQ; it is ours when it listens on our port.
     if procs.port_open(configs.PORTS['epmd']) and shutil.which('epmd'):
         subprocess.run(['epmd', '-port', str(configs.PORTS['epmd']),
                         '-kill'], capture_output=True)
-    print('The cloud is down.' if stopped else 'Nothing was running.')
+    print('The cloud is down (%.0f s).' % (time.monotonic() - began)
+          if stopped else 'Nothing was running.')
 
 
 def status(args):

@@ -162,10 +162,6 @@ heal_instance_info_cache_interval = -1
 report_interval = 5
 service_down_time = 20
 sync_power_state_interval = -1
-[api_database]
-connection = {db_url('nova_api')}
-[database]
-connection = {db_url('nova')}
 [api]
 auth_strategy = keystone
 [wsgi]
@@ -184,6 +180,13 @@ lock_path = {data}/nova/lock
 driver = messagingv2
 [notifications]
 notification_format = versioned
+# With [cache] off nova asks dogpile for oslo_cache.dict, and dogpile then
+# imports every cache backend installed: memcache_pool, without the
+# python-memcached it needs, logs an ERROR in every process. dogpile's own
+# memory backend (the same per-process dictionary) loads without that.
+[cache]
+enabled = True
+backend = dogpile.cache.memory
 [vnc]
 enabled = False
 {_authtoken('nova')}
@@ -195,6 +198,20 @@ enabled = False
 {_service_auth('nova')}
 [service_user]
 send_service_user_token = False
+"""
+
+
+def nova_db_conf():
+    """The databases, for every nova service but nova-compute.
+
+    nova-compute reaches the databases through nova-conductor only: with
+    ``[api_database] connection`` set it tries to read them at start and
+    logs "No DB access allowed" at ERROR, as nova's own message says.
+    """
+    return f"""[api_database]
+connection = {db_url('nova_api')}
+[database]
+connection = {db_url('nova')}
 """
 
 

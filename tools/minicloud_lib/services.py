@@ -75,8 +75,11 @@ def _gunicorn(name, factory, port, env=None, threads=4):
 
 
 def _nova(name, binary, *extra_conf):
+    """A nova service; every one but nova-compute also reads nova-db.conf."""
     argv = [os.path.join(BIN, binary), '--config-file',
             os.path.join(ETC, 'nova.conf')]
+    if binary != 'nova-compute':
+        extra_conf = (os.path.join(ETC, 'nova-db.conf'),) + extra_conf
     for conf in extra_conf:
         argv += ['--config-file', conf]
     return Service(name, argv + ['--log-file', os.path.join(LOGS,
@@ -110,7 +113,8 @@ def services():
                   {'OS_PLACEMENT_CONFIG_DIR': ETC}),
         _gunicorn('nova-api', 'nova_api', ports['nova-api'],
                   {'OS_NOVA_CONFIG_DIR': ETC,
-                   'OS_NOVA_CONFIG_FILES': 'api-paste.ini;nova.conf'},
+                   'OS_NOVA_CONFIG_FILES':
+                   'api-paste.ini;nova.conf;nova-db.conf'},
                   threads=8),
         _nova('nova-conductor', 'nova-conductor'),
         _nova('nova-scheduler', 'nova-scheduler'),
