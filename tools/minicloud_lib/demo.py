@@ -174,7 +174,13 @@ def where(conn, server_id):
 
 
 def refused(conn, server_id, host):
-    """Name a host for a live migration the plugin refuses; say why."""
+    """Ask first whether the host may take the server, then try; say why.
+
+    The destinations API answers before the move with the rule the
+    scheduler applies; the scheduler's log says the same after it.
+    """
+    osc('livemig', 'server', 'destinations', server_id, '--host', host,
+        '-c', 'Host', '-c', 'Eligible', '-c', 'Reasons')
     since = log_size()
     osc('server', 'migrate', '--live-migration', '--host', host, server_id,
         check=False)
