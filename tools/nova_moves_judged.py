@@ -1,0 +1,67 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Count the moves the filter judged in a ``tox -e nova-moves`` run.
+
+``tests/nova_moves/operator_config.py`` writes one line per judged
+request: ``<kind> <outcome> <test id>``. Usage::
+
+    python tools/nova_moves_judged.py JUDGED_LOG [--min N]
+
+Prints the totals and exits 1 when fewer than N moves were judged: a run
+of nova's tests in which the plugin judged nothing proves nothing.
+"""
+
+import argparse
+import collections
+import os
+import sys
+
+
+def count(path):
+    """(kind, outcome) -> judged requests, and the set of test ids."""
+    judged = collections.Counter()
+    tests = set()
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                kind, outcome, test_id = line.split(None, 2)
+                judged[kind, outcome] += 1
+                tests.add(test_id.strip())
+    return judged, tests
+
+
+def main(argv):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('log')
+    parser.add_argument('--min', type=int, default=1,
+                        help='fewest judged moves for a valid run')
+    args = parser.parse_args(argv)
+    judged, tests = count(args.log)
+    total = sum(judged.values())
+    kinds = sorted({kind for kind, _outcome in judged})
+    details = ', '.join(
+        '%s %d (%d with a destination, %d without)' % (
+            kind, judged[kind, 'passed'] + judged[kind, 'none'],
+            judged[kind, 'passed'], judged[kind, 'none'])
+        for kind in kinds)
+    print('nova-moves: the filter judged %d moves in %d tests%s'
+          % (total, len(tests), ': ' + details if details else ''))
+    if total < args.min:
+        print('nova-moves: expected at least %d judged moves: is the filter '
+              'enabled in the scheduler?' % args.min)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
