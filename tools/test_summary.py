@@ -14,9 +14,13 @@
 
 CI reads that plain line; stestr's own summary is per run. Usage::
 
-    python tools/test_summary.py [.stestr]
+    python tools/test_summary.py [REPOSITORY ...]
 
-Exits 1 when a test failed or when no test ran at all.
+Each REPOSITORY is an stestr repository directory (default ``.stestr``;
+``tox -e nova-moves`` keeps nova's tests in ``.nova-moves/.stestr``); the
+line adds up every run of every one of them. A repository that does not
+exist counts as no test. Exits 1 when a test failed or when no test ran at
+all.
 """
 
 import os
@@ -26,13 +30,17 @@ import subunit
 import testtools
 
 
-def summarize(repository):
-    """Add up every run of an stestr file repository (subunit v1 files)."""
+def summarize(*repositories):
+    """Add up every run of stestr file repositories (subunit v1 files)."""
     result = testtools.TestResult()
-    runs = sorted(name for name in os.listdir(repository) if name.isdigit())
-    for name in runs:
-        with open(os.path.join(repository, name), 'rb') as stream:
-            subunit.ProtocolTestCase(stream).run(result)
+    for repository in repositories:
+        if not os.path.isdir(repository):
+            continue
+        runs = sorted(name for name in os.listdir(repository)
+                      if name.isdigit())
+        for name in runs:
+            with open(os.path.join(repository, name), 'rb') as stream:
+                subunit.ProtocolTestCase(stream).run(result)
     failed = len(result.errors) + len(result.failures)
     skipped = sum(len(tests) for tests in result.skip_reasons.values())
     passed = result.testsRun - failed - skipped
@@ -40,11 +48,8 @@ def summarize(repository):
 
 
 def main(argv):
-    repository = argv[1] if len(argv) > 1 else '.stestr'
-    if not os.path.isdir(repository):
-        print('0 passed, 0 failed')
-        return 1
-    passed, failed, skipped = summarize(repository)
+    repositories = argv[1:] or ['.stestr']
+    passed, failed, skipped = summarize(*repositories)
     print('%d passed, %d failed, %d skipped' % (passed, failed, skipped))
     return 1 if failed or not passed else 0
 
