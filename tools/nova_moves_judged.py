@@ -13,12 +13,14 @@
 """Count the moves the filter judged in a ``tox -e nova-moves`` run.
 
 ``tests/nova_moves/operator_config.py`` writes one line per judged
-request: ``<kind> <outcome> <test id>``. Usage::
+request, ``<kind> <outcome> <test id>``, and one per scheduler start,
+``scheduler-start plugin|no-plugin <test id>``. Usage::
 
     python tools/nova_moves_judged.py JUDGED_LOG [--min N]
 
-Prints the totals and exits 1 when fewer than N moves were judged: a run
-of nova's tests in which the plugin judged nothing proves nothing.
+Prints the totals and exits 1 when fewer than N moves were judged (a run
+of nova's tests in which the plugin judged nothing proves nothing) or when
+a scheduler started without the filter and the weigher.
 """
 
 import argparse
@@ -27,8 +29,11 @@ import os
 import sys
 
 
+SCHEDULER_START = 'scheduler-start'
+
+
 def count(path):
-    """(kind, outcome) -> judged requests, and the set of test ids."""
+    """(kind, outcome) -> lines, and the ids of the tests that judged."""
     judged = collections.Counter()
     tests = set()
     if os.path.exists(path):
@@ -36,7 +41,8 @@ def count(path):
             for line in f:
                 kind, outcome, test_id = line.split(None, 2)
                 judged[kind, outcome] += 1
-                tests.add(test_id.strip())
+                if kind != SCHEDULER_START:
+                    tests.add(test_id.strip())
     return judged, tests
 
 
@@ -47,6 +53,8 @@ def main(argv):
                         help='fewest judged moves for a valid run')
     args = parser.parse_args(argv)
     judged, tests = count(args.log)
+    starts = judged.pop((SCHEDULER_START, 'plugin'), 0)
+    without = judged.pop((SCHEDULER_START, 'no-plugin'), 0)
     total = sum(judged.values())
     kinds = sorted({kind for kind, _outcome in judged})
     details = ', '.join(
@@ -56,6 +64,11 @@ def main(argv):
         for kind in kinds)
     print('nova-moves: the filter judged %d moves in %d tests%s'
           % (total, len(tests), ': ' + details if details else ''))
+    print('nova-moves: %d scheduler starts with the filter and weigher, '
+          '%d without' % (starts, without))
+    if without:
+        print('nova-moves: a scheduler started without the plugin')
+        return 1
     if total < args.min:
         print('nova-moves: expected at least %d judged moves: is the filter '
               'enabled in the scheduler?' % args.min)

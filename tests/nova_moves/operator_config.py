@@ -32,7 +32,9 @@ every test. Nothing of nova nor of the plugin is replaced.
 
 Every move the filter judged is appended, one line, to the file named by
 ``NOVA_MOVES_JUDGED_LOG`` (if set): ``<kind> <outcome> <test id>``, read
-from the filter's own closing log line of each judged request.
+from the filter's own closing log line of each judged request; so is every
+scheduler start, ``scheduler-start plugin|no-plugin <test id>``, after
+checking that the HostManager really loaded the filter and the weigher.
 ``tools/nova_moves_judged.py`` sums them after the run.
 """
 
@@ -51,6 +53,7 @@ FILTER_MODULE = 'nova_livemig_ext.scheduler.filters'
 FILTER = FILTER_MODULE + '.LiveMigrationDestinationFilter'
 FILTER_NAME = 'LiveMigrationDestinationFilter'
 WEIGHER = 'nova_livemig_ext.scheduler.weighers.VacantResourceWeigher'
+WEIGHER_NAME = 'VacantResourceWeigher'
 APPLY_TO = [livemig_conf.LIVE_MIGRATION, livemig_conf.EVACUATION]
 
 
@@ -89,17 +92,27 @@ class JudgedMoves(logging.Handler):
         self.path = path
         self.test_id = None
 
+    def write(self, kind, outcome):
+        with open(self.path, 'a') as f:
+            f.write('%s %s %s\n' % (kind, outcome, self.test_id))
+
     def emit(self, record):
         args = record.args
-        if not isinstance(args, dict) or 'source' not in args:
-            return
-        outcome = 'passed' if record.levelno < logging.WARNING else 'none'
-        line = '%s %s %s\n' % (args.get('kind'), outcome, self.test_id)
-        with open(self.path, 'a') as f:
-            f.write(line)
+        if isinstance(args, dict) and 'source' in args:
+            self.write(args.get('kind'),
+                       'passed' if record.levelno < logging.WARNING
+                       else 'none')
+
+    def scheduler_started(self, manager):
+        filters = {type(f).__name__ for f in manager.enabled_filters}
+        weighers = {type(w).__name__ for w in manager.weighers}
+        self.write('scheduler-start',
+                   'plugin' if FILTER_NAME in filters
+                   and WEIGHER_NAME in weighers else 'no-plugin')
 
 
 def _count_judged_moves(path):
+    """Log judged moves to ``path``; returns the handler."""
     handler = JudgedMoves(path)
     logger = logging.getLogger(FILTER_MODULE)
     logger.addHandler(handler)
@@ -112,6 +125,7 @@ def _count_judged_moves(path):
         handler.test_id = self.id()
         return real_setup(self, *args, **kwargs)
     test.TestCase.setUp = setUp
+    return handler
 
 
 def install():
@@ -119,12 +133,13 @@ def install():
     real_init = host_manager.HostManager.__init__
     if getattr(real_init, 'livemig_ext_operator', False):
         return
+    path = os.environ.get('NOVA_MOVES_JUDGED_LOG')
+    judged = _count_judged_moves(path) if path else None
 
     def __init__(self, *args, **kwargs):
         apply_operator_config(CONF)
         real_init(self, *args, **kwargs)
+        if judged is not None:
+            judged.scheduler_started(self)
     __init__.livemig_ext_operator = True
     host_manager.HostManager.__init__ = __init__
-    path = os.environ.get('NOVA_MOVES_JUDGED_LOG')
-    if path:
-        _count_judged_moves(path)
