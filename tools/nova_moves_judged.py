@@ -13,14 +13,16 @@
 """Count the moves the filter judged in a ``tox -e nova-moves`` run.
 
 ``tests/nova_moves/operator_config.py`` writes one line per judged
-request, ``<kind> <outcome> <test id>``, and one per scheduler start,
+request, ``<kind> <outcome> <test id>``, one per error the filter logged,
+``filter-error error <test id>``, and one per scheduler start,
 ``scheduler-start plugin|no-plugin <test id>``. Usage::
 
     python tools/nova_moves_judged.py JUDGED_LOG [--min N]
 
 Prints the totals and exits 1 when fewer than N moves were judged (a run
-of nova's tests in which the plugin judged nothing proves nothing) or when
-a scheduler started without the filter and the weigher.
+of nova's tests in which the plugin judged nothing proves nothing), when
+the filter logged an error, or when a scheduler started without the
+filter and the weigher.
 """
 
 import argparse
@@ -30,6 +32,7 @@ import sys
 
 
 SCHEDULER_START = 'scheduler-start'
+FILTER_ERROR = 'filter-error'
 
 
 def count(path):
@@ -41,7 +44,7 @@ def count(path):
             for line in f:
                 kind, outcome, test_id = line.split(None, 2)
                 judged[kind, outcome] += 1
-                if kind != SCHEDULER_START:
+                if kind not in (SCHEDULER_START, FILTER_ERROR):
                     tests.add(test_id.strip())
     return judged, tests
 
@@ -55,6 +58,7 @@ def main(argv):
     judged, tests = count(args.log)
     starts = judged.pop((SCHEDULER_START, 'plugin'), 0)
     without = judged.pop((SCHEDULER_START, 'no-plugin'), 0)
+    errors = judged.pop((FILTER_ERROR, 'error'), 0)
     total = sum(judged.values())
     kinds = sorted({kind for kind, _outcome in judged})
     details = ', '.join(
@@ -65,9 +69,14 @@ def main(argv):
     print('nova-moves: the filter judged %d moves in %d tests%s'
           % (total, len(tests), ': ' + details if details else ''))
     print('nova-moves: %d scheduler starts with the filter and weigher, '
-          '%d without' % (starts, without))
+          '%d without; %d errors logged by the filter'
+          % (starts, without, errors))
     if without:
         print('nova-moves: a scheduler started without the plugin')
+        return 1
+    if errors:
+        print('nova-moves: the filter logged %d errors (see the failing '
+              'tests\' logs)' % errors)
         return 1
     if total < args.min:
         print('nova-moves: expected at least %d judged moves: is the filter '

@@ -28,14 +28,18 @@ whatever the test configured:
   ``[livemig_ext]`` options keep their defaults.
 
 The overrides live in nova's CONF, which nova's ConfFixture resets after
-every test. Nothing of nova nor of the plugin is replaced.
+every test. The wrapper calls nova's own ``HostManager.__init__``, which
+loads the filter and weigher by class path: nothing of nova or of the
+plugin is replaced or mocked.
 
 Every move the filter judged is appended, one line, to the file named by
 ``NOVA_MOVES_JUDGED_LOG`` (if set): ``<kind> <outcome> <test id>``, read
-from the filter's own closing log line of each judged request; so is every
+from the filter's own closing log line of each judged request, and
+``filter-error error <test id>`` for each error it logs; so is every
 scheduler start, ``scheduler-start plugin|no-plugin <test id>``, after
 checking that the HostManager really loaded the filter and the weigher.
-``tools/nova_moves_judged.py`` sums them after the run.
+The test id comes from a wrapper of ``nova.test.TestCase.setUp`` that only
+notes it. ``tools/nova_moves_judged.py`` sums the lines after the run.
 """
 
 import logging
@@ -55,6 +59,7 @@ FILTER_NAME = 'LiveMigrationDestinationFilter'
 WEIGHER = 'nova_livemig_ext.scheduler.weighers.VacantResourceWeigher'
 WEIGHER_NAME = 'VacantResourceWeigher'
 APPLY_TO = [livemig_conf.LIVE_MIGRATION, livemig_conf.EVACUATION]
+FILTER_ERROR = 'filter-error'
 
 
 def _with(values, item):
@@ -98,7 +103,10 @@ class JudgedMoves(logging.Handler):
 
     def emit(self, record):
         args = record.args
-        if isinstance(args, dict) and 'source' in args:
+        if record.levelno >= logging.ERROR:
+            # The filter could not judge a request or some hosts.
+            self.write(FILTER_ERROR, 'error')
+        elif isinstance(args, dict) and 'source' in args:
             self.write(args.get('kind'),
                        'passed' if record.levelno < logging.WARNING
                        else 'none')
