@@ -173,6 +173,33 @@ def _build_chain():
                       livemig_conf.LIVE_MIGRATION in config.apply_to))
 
 
+# nova's filters and weighers that look at the instances of each host, and
+# when they do.
+_SAME_HOST_FILTERS = {'SameHostFilter', 'DifferentHostFilter'}
+_GROUP_FILTERS = {'ServerGroupAntiAffinityFilter',
+                  'ServerGroupAffinityFilter'}
+_SOFT_GROUP_WEIGHERS = {'ServerGroupSoftAffinityWeigher',
+                        'ServerGroupSoftAntiAffinityWeigher'}
+
+
+def _needs_instances(chain, spec):
+    """Whether a filter or weigher in use reads HostState.instances."""
+    names = ({type(f).__name__ for f in chain.filters} |
+             {type(w).__name__ for w in chain.weighers})
+    hints = (spec.scheduler_hints if 'scheduler_hints' in spec and
+             spec.scheduler_hints else {})
+    if names & _SAME_HOST_FILTERS and (hints.get('same_host') or
+                                       hints.get('different_host')):
+        return True
+    # ServerGroupAntiAffinityFilter counts the group's members among the
+    # host's instances; the soft weighers do as well.
+    group = spec.instance_group if 'instance_group' in spec else None
+    if group is not None and names & (_GROUP_FILTERS | _SOFT_GROUP_WEIGHERS):
+        return True
+    return bool('ImagePropertiesWeigher' in names and
+                CONF.filter_scheduler.image_props_weight_multiplier)
+
+
 def _check_movable(instance, source_service, group_api):
     if (instance.vm_state not in MOVABLE_VM_STATES or
             instance.task_state is not None):
@@ -210,22 +237,21 @@ def explain(ctxt, server_id, host=None):
         raise HostNotFound(host)
     chain = _chain()
     spec = servers.prepare_spec(ctxt, found)
+    if _needs_instances(chain, spec):
+        cell_hosts.instances = servers.instances_by_host(ctxt, found.cell)
     move = moves.build_move(chain.config, spec, 'live-migration',
                             instance.host,
                             cell_hosts.aggregates.get(instance.host, []))
     states = _host_states(found, cell_hosts, host)
-    uuids = {hs.uuid for hs in states}
-    resources = usage.provider_resources(ctxt, uuids)
+    reasons = collections.defaultdict(list)
+    accepted, resources = _placement(ctxt, spec, states, cell_hosts, move,
+                                     reasons)
     request = moves.JudgedRequest(chain.config, move, ctxt, resources,
-                                  read_for=uuids)
+                                  read_for={hs.uuid for hs in accepted})
     if chain.judges_live_migrations:
         request.remember(spec)
     else:
         moves.not_judged(spec)
-    reasons = collections.defaultdict(list)
-
-    accepted = _placement(ctxt, spec, states, cell_hosts, move, resources,
-                          reasons)
     _filters(chain, request, spec, accepted, reasons)
     eligible = [hs for hs in accepted if not reasons[hs.host]]
     ranked = _rank(chain, spec, eligible)
@@ -292,8 +318,15 @@ def _host_states(found, cell_hosts, only):
     return states
 
 
-def _placement(ctxt, spec, states, cell_hosts, move, resources, reasons):
-    """The hosts nova's placement query accepts; reasons for the others."""
+def _placement(ctxt, spec, states, cell_hosts, move, reasons):
+    """The hosts nova's placement query accepts; reasons for the others.
+
+    :returns: (accepted HostStates, provider uuid -> {resource class:
+        Resource}). Usage comes from the provider summaries of nova's own
+        query (capacity and used of every resource class of each
+        candidate, as the filter's read gets them); hosts placement did
+        not return are read only when a resource may be why.
+    """
     try:
         request_filter.process_reqspec(ctxt, spec)
     except nova_exception.RequestFilterFailed as exc:
@@ -301,35 +334,48 @@ def _placement(ctxt, spec, states, cell_hosts, move, resources, reasons):
             reasons[hs.host].append(Reason(
                 PLACEMENT, 'nova\'s request filters refuse the request: %s'
                 % exc.message, {'request_filter': True}))
-        return []
+        return [], {}
     query = scheduler_utils.resources_from_request_spec(
         ctxt, spec, None, enable_pinning_translate=True)
-    alloc_reqs, _summaries = servers.allocation_candidates(ctxt, query)
+    alloc_reqs, summaries = servers.allocation_candidates(ctxt, query)
     alloc_reqs = list(alloc_reqs)
+    summaries = dict(summaries)
     if (query.cpu_pinning_requested and
             not CONF.workarounds.disable_fallback_pcpu_query):
         fallback = scheduler_utils.resources_from_request_spec(
             ctxt, spec, None, enable_pinning_translate=False)
-        more, _summaries = servers.allocation_candidates(ctxt, fallback)
+        more, more_summaries = servers.allocation_candidates(ctxt, fallback)
         alloc_reqs.extend(more)
+        summaries.update(more_summaries)
+    resources = usage.resources_of(summaries, {hs.uuid for hs in states})
     by_rp = collections.defaultdict(list)
     for alloc_req in alloc_reqs:
         for rp_uuid in alloc_req['allocations']:
             by_rp[rp_uuid].append(alloc_req)
     accepted = []
+    unexplained = []
     for hs in states:
         candidates = by_rp.get(hs.uuid)
         if candidates:
             hs.allocation_candidates = copy.deepcopy(candidates)
             accepted.append(hs)
+            continue
+        reason = _request_filter_reason(hs, spec, cell_hosts)
+        if reason is None:
+            unexplained.append(hs)
         else:
-            reasons[hs.host].append(_placement_reason(
-                hs, spec, cell_hosts, move, resources.get(hs.uuid),
-                len(alloc_reqs)))
-    return accepted
+            reasons[hs.host].append(reason)
+    missing = {hs.uuid for hs in unexplained if hs.uuid not in resources}
+    if missing:
+        resources.update(usage.provider_resources(ctxt, missing))
+    for hs in unexplained:
+        reasons[hs.host].append(_fit_reason(
+            move, resources.get(hs.uuid), len(alloc_reqs)))
+    return accepted, resources
 
 
-def _placement_reason(hs, spec, cell_hosts, move, resources, returned):
+def _request_filter_reason(hs, spec, cell_hosts):
+    """Why nova's request filters keep a host from placement, or None."""
     service = cell_hosts.services[hs.host]
     if service.disabled:
         return Reason(
@@ -351,6 +397,11 @@ def _placement_reason(hs, spec, cell_hosts, move, resources, returned):
             'hosts only' % (pinned, zone),
             {'request_filter': 'map_az_to_placement_aggregate',
              'availability_zone': zone, 'pinned_availability_zone': pinned})
+    return None
+
+
+def _fit_reason(move, resources, returned):
+    """Why placement has no candidate on a host the request filters keep."""
     if resources is None:
         return Reason(
             PLACEMENT,

@@ -173,7 +173,18 @@ def provider_resources(ctxt, provider_uuids, member_of=()):
         url += '&in_tree=%s' % next(iter(provider_uuids))
     for aggregate in member_of:
         url += '&member_of=%s' % aggregate
-    summaries = placement.get(ctxt, url).get('provider_summaries', {})
+    return resources_of(placement.get(ctxt, url).get('provider_summaries',
+                                                     {}), provider_uuids)
+
+
+def resources_of(summaries, provider_uuids):
+    """provider uuid -> {resource class: base.Resource} from summaries.
+
+    :param summaries: the ``provider_summaries`` of any allocation
+        candidates answer (placement 1.27 or later: every resource class
+        of each provider, whatever was requested): capacity and used are
+        the provider's, as of that answer.
+    """
     wanted = set(provider_uuids)
     capped = base.CAPPED_RESOURCE_CLASSES
     return {

@@ -125,8 +125,17 @@ def prepare_spec(ctxt, found):
     return spec
 
 
+def instances_by_host(ctxt, cell):
+    """host -> {uuid: lean Instance} for every instance on a host of cell.
+
+    One query on the cell database, two columns per instance.
+    """
+    with nova_context.target_cell(ctxt, cell) as cctxt:
+        with host_usage._reads(cctxt, cell=cell):
+            return _instances_by_host(cctxt)
+
+
 def _instances_by_host(cctxt):
-    """host -> {uuid: lean Instance} for every instance on a host."""
     instance = main_models.Instance
     query = main_db.model_query(
         cctxt, instance, (instance.uuid, instance.host),
@@ -140,8 +149,10 @@ def _instances_by_host(cctxt):
 def cell_hosts(ctxt, cell):
     """Every compute host of ``cell``; see :class:`CellHosts`.
 
-    One transaction on the cell database (compute nodes, compute services,
-    instances by host) and one query on the API database (aggregates).
+    One transaction on the cell database (compute nodes, compute services)
+    and one query on the API database (aggregates). ``instances`` is left
+    empty: :func:`instances_by_host` reads them when a filter or weigher
+    in use looks at them.
     """
     with nova_context.target_cell(ctxt, cell) as cctxt:
         with host_usage._reads(cctxt, cell=cell):
@@ -150,7 +161,7 @@ def cell_hosts(ctxt, cell):
                 service.host: service for service in
                 objects.ServiceList.get_by_binary(
                     cctxt, 'nova-compute', include_disabled=True)}
-            instances = _instances_by_host(cctxt)
+    instances = {}
     aggregates = collections.defaultdict(list)
     for aggregate in objects.AggregateList.get_all(ctxt):
         for host in aggregate.hosts:
