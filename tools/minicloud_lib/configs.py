@@ -192,6 +192,9 @@ enabled = False
 {_authtoken('nova')}
 [placement]
 {_service_auth('placement')}
+# Bounds each placement read of nova and of the plugin (unset, a read
+# waits as long as its connection lives).
+timeout = 30
 [neutron]
 {_service_auth('nova')}
 [glance]
