@@ -259,19 +259,29 @@ def _nova_version():
     return metadata.version('nova')
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--hosts', type=int, default=1000)
-    parser.add_argument('--instances', type=int, default=20000)
-    parser.add_argument('--repeats', type=int, default=5)
-    args = parser.parse_args()
-    OPTIONS.update(vars(args))
+def parser(description):
+    """The options every benchmark on the in-process cloud takes."""
+    result = argparse.ArgumentParser(description=description)
+    result.add_argument('--hosts', type=int, default=1000)
+    result.add_argument('--instances', type=int, default=20000)
+    result.add_argument('--repeats', type=int, default=5)
+    return result
+
+
+def run(benchmark, options, args):
+    """Run ``benchmark``'s scenario once with ``args`` in ``options``."""
+    options.update(vars(args))
     os.environ.setdefault('OS_TEST_TIMEOUT', '3600')
     suite = unittest.defaultTestLoader.loadTestsFromName(
-        'test_benchmark', APIBenchmark)
+        'test_benchmark', benchmark)
     result = unittest.TextTestRunner(verbosity=0).run(
         unittest.TestSuite([suite]))
     return 0 if result.wasSuccessful() else 1
+
+
+def main():
+    args = parser(__doc__.split('\n')[0]).parse_args()
+    return run(APIBenchmark, OPTIONS, args)
 
 
 if __name__ == '__main__':

@@ -34,13 +34,11 @@ Each counts nova's SQL statements and placement requests. Usage::
     .tox/functional/bin/python tools/bench_explain.py --hosts 1000
 """
 
-import argparse
 import datetime
 import os
 import statistics
 import sys
 import time
-import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..'))
@@ -279,20 +277,10 @@ class ExplainBenchmark(bench_api.APIBenchmark):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--hosts', type=int, default=1000)
-    parser.add_argument('--instances', type=int, default=20000)
-    parser.add_argument('--repeats', type=int, default=5)
+    parser = bench_api.parser(__doc__.split('\n')[0])
     parser.add_argument('--profile', action='store_true',
                         help='print a profile of one evaluation')
-    args = parser.parse_args()
-    OPTIONS.update(vars(args))
-    os.environ.setdefault('OS_TEST_TIMEOUT', '3600')
-    suite = unittest.defaultTestLoader.loadTestsFromName(
-        'test_benchmark', ExplainBenchmark)
-    result = unittest.TextTestRunner(verbosity=0).run(
-        unittest.TestSuite([suite]))
-    return 0 if result.wasSuccessful() else 1
+    return bench_api.run(ExplainBenchmark, OPTIONS, parser.parse_args())
 
 
 if __name__ == '__main__':
