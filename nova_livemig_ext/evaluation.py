@@ -233,7 +233,7 @@ def explain(ctxt, server_id, host=None):
     _check_movable(instance, cell_hosts.services.get(instance.host),
                    group_api)
     names = {node.host for node in cell_hosts.nodes}
-    if host is not None and (host not in names or host == instance.host):
+    if host is not None and host not in names:
         raise HostNotFound(host)
     chain = _chain()
     spec = servers.prepare_spec(ctxt, found)
@@ -259,6 +259,13 @@ def explain(ctxt, server_id, host=None):
 
     destinations = {hs.host: Destination(hs.host, reasons[hs.host])
                     for hs in states}
+    if host == instance.host:
+        # nova's conductor puts the source host in the request's
+        # ignore_hosts: the scheduler never considers it.
+        destinations[host] = Destination(host, [Reason(
+            'conductor:source_host',
+            'the server runs on this host; nova never live-migrates a '
+            'server to the host it is on', {})])
     # Hosts of equal weight share a rank: nova takes the first of them in
     # the order its host manager yields hosts, which it does not define.
     weights = []

@@ -40,7 +40,7 @@ def destinations(req, context, server_id):
     except evaluation.HostNotFound as exc:
         raise webob.exc.HTTPNotFound(
             explanation='Compute host %s could not be found among the '
-                        'other compute hosts of the server\'s cell.'
+                        'compute hosts of the server\'s cell.'
                         % query['host']) from exc
     except evaluation.CannotMove as exc:
         raise webob.exc.HTTPConflict(explanation=str(exc)) from exc

@@ -261,11 +261,19 @@ class DestinationsRefusalsTest(base.LivemigApiTestBase):
         self.assertEqual(404, status)
 
     def test_unknown_host_is_404(self):
-        for host in ('nohost', 'host1'):
-            status, body = self.call_destinations('?host=%s' % host)
-            self.assertEqual(404, status, body)
-            self.assertIn('Compute host %s could not be found' % host,
-                          body['itemNotFound']['message'])
+        status, body = self.call_destinations('?host=nohost')
+        self.assertEqual(404, status, body)
+        self.assertIn('Compute host nohost could not be found',
+                      body['itemNotFound']['message'])
+
+    def test_source_host_is_judged_ineligible(self):
+        status, body = self.call_destinations('?host=host1')
+        self.assertEqual(200, status, body)
+        (destination,) = body['destinations']
+        self.assertEqual(('host1', False), (destination['host'],
+                                            destination['eligible']))
+        self.assertEqual('conductor:source_host',
+                         destination['reasons'][0]['constraint'])
 
     def test_bad_query_is_400(self):
         for query, name in (('?hots=x', 'hots'), ('?host=', 'host'),
