@@ -178,7 +178,10 @@ def connect(user='admin', project='admin', password=configs.PASSWORD):
         auth_url=configs.url('keystone', '/v3'), username=user,
         password=password, project_name=project,
         user_domain_name='Default', project_domain_name='Default',
-        region_name=configs.REGION, compute_api_version=configs.MICROVERSION)
+        region_name=configs.REGION, compute_api_version=configs.MICROVERSION,
+        # A connection a server closes as the client reuses it is asked
+        # again rather than failing the caller.
+        connect_retries=2)
 
 
 def admin_connection():

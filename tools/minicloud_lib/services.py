@@ -68,6 +68,10 @@ def _gunicorn(name, factory, port, env=None, threads=4):
         name, [os.path.join(BIN, 'gunicorn'), '--bind',
                '127.0.0.1:%d' % port, '--workers', '1', '--threads',
                str(threads), '--timeout', '120', '--graceful-timeout', '5',
+               # Idle connections stay open longer than the pauses of the
+               # clients (gunicorn's 2 s default closes them under clients
+               # that then reuse them: a connection reset).
+               '--keep-alive', '75',
                '--access-logfile', '-', '--pythonpath',
                os.path.join(REPO, 'tools'), 'minicloud_lib.apps:%s()' %
                factory],
