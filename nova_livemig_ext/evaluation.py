@@ -140,9 +140,15 @@ class _Chain:
 
 
 def _chain():
+    # Built again when any option it is built from changes: the filter
+    # lists and every [livemig_ext] option (caps, apply_to, strategy).
+    livemig_conf.register_opts(CONF)
     key = (tuple(CONF.filter_scheduler.available_filters),
            tuple(CONF.filter_scheduler.enabled_filters),
-           tuple(CONF.filter_scheduler.weight_classes))
+           tuple(CONF.filter_scheduler.weight_classes),
+           CONF.default_availability_zone,
+           tuple(repr(getattr(CONF.livemig_ext, opt.dest))
+                 for opt in livemig_conf.livemig_opts))
     with _CHAIN_LOCK:
         chain = _CHAIN.get(key)
         if chain is None:

@@ -18,13 +18,10 @@ versioned notifier records what nova's notifier is handed).
 
 from nova_livemig_ext import notifications
 from tests.functional import base
+from tests.functional import test_live_migration
 
-LAYOUT = {
-    'host1': ('az1', 'nfs-a'),
-    'host2': ('az1', 'nfs-a'),
-    'host3': ('az1', 'nfs-b'),
-    'host4': ('az2', 'nfs-a'),
-}
+# Four computes in two zones and two migration domains.
+LAYOUT = test_live_migration.LAYOUT
 
 
 class NoDestinationNotificationTest(base.LiveMigrationTestBase):

@@ -61,3 +61,15 @@ class NeedsInstancesTest(base.TestCase):
                    group='filter_scheduler')
         self.assertTrue(evaluation._needs_instances(
             self.chain('ImagePropertiesWeigher'), spec))
+
+
+class ChainTest(base.TestCase):
+
+    def test_rebuilt_when_a_livemig_option_changes(self):
+        first = evaluation._chain()
+        self.assertIs(first, evaluation._chain())
+        self.flags(ram_max_utilization=0.5)
+        second = evaluation._chain()
+        self.assertIsNot(first, second)
+        self.assertEqual(0.5, second.config.settings.max_utilization[
+            'MEMORY_MB'])
