@@ -181,6 +181,8 @@ class DrainPlanTest(DrainPlanTestBase):
     def test_anti_affinity_members_never_share_a_planned_host(self):
         # A forced boot (zone:host) bypasses nova's filters: two members
         # of one anti-affinity group end up on host1.
+        self.flags(disable_group_policy_check_upcall=True,
+                   group='workarounds')
         group = self.api.post_server_groups(
             {'name': 'web', 'policy': 'anti-affinity'})
         members = []
@@ -207,7 +209,7 @@ class DrainPlanTest(DrainPlanTestBase):
         plan = self.plan()
         self.assertFalse(plan['feasible'])
         moves = {m['server_id']: m for m in plan['moves']}
-        self.assertEqual('host5', moves[active['id']]['destination'])
+        self.assertEqual(1, moves[active['id']]['order'])
         stopped = moves[server['id']]
         self.assertIsNone(stopped['destination'])
         (reason,) = stopped['reasons']
@@ -246,8 +248,7 @@ class DrainPlanEvacuationTest(DrainPlanTestBase):
         for move in plan['moves']:
             server = self.admin_api.get_server(move['server_id'])
             self._evacuate_server(server, {'host': move['destination']},
-                                  expected_host=move['destination'],
-                                  expected_state='ACTIVE')
+                                  expected_host=move['destination'])
         self.assertEqual(2, len(servers))
 
 
