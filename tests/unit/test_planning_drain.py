@@ -94,8 +94,8 @@ class DrainPlannerTest(base.TestCase):
         self.assertEqual('h2', plan.moves[1].destination)
 
     def test_refusals_name_the_rule_per_host(self):
-        hosts = [host('h2', used=6500), host('h3', ram=8192, used=7700,
-                                               cap=1.0),
+        hosts = [host('h2', used=6500),
+                 host('h3', ram=8192, used=7700, cap=1.0),
                  host('h4', groups=['g'])]
         s = server('x', 1024, ['h2', 'h3', 'h4'], anti_affinity='g')
         (move,) = drain.plan_drain('h1', [s], hosts).moves
