@@ -201,6 +201,22 @@ class DrainPlanTest(DrainPlanTestBase):
                          sorted(m['destination'] for m in plan['moves']))
         self.replay(plan)
 
+    def test_affinity_members_are_reported(self):
+        group = self.api.post_server_groups(
+            {'name': 'pair', 'policy': 'affinity'})
+        members = [self.boot_in_group(self.small, 'host1', group)
+                   for _ in range(2)]
+        plan = self.plan()
+        self.assertFalse(plan['feasible'])
+        self.assertEqual({m['id'] for m in members},
+                         {m['server_id'] for m in plan['moves']})
+        for move in plan['moves']:
+            self.assertIsNone(move['destination'])
+            (reason,) = move['reasons']
+            self.assertEqual('nova:ServerGroupAffinityFilter',
+                             reason['constraint'])
+            self.assertEqual(group['id'], reason['details']['server_group'])
+
     def test_stopped_server_is_listed_without_destination(self):
         server = self.boot(self.small, 'host1')
         self.admin_api.post_server_action(server['id'], {'os-stop': None})
