@@ -311,6 +311,9 @@ class DrainPlanRoundTripsTest(DrainPlanTestBase):
         for _ in range(2):
             self.boot(self.small, 'host1')
         two = self.count()
+        # One request class: one placement query, and a few statements.
+        self.assertEqual(1, two[1])
+        self.assertGreater(two[0], 0)
         for _ in range(4):
             self.boot(self.small, 'host1')
         six = self.count()
