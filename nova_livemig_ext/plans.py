@@ -100,8 +100,7 @@ def _state_reason(instance, kind):
                    instance.vm_state, instance.task_state,
                    'a live migration' if kind == LIVE_MIGRATION else
                    'an evacuation', ' or '.join(MOVABLE[kind])))
-    if kind == LIVE_MIGRATION and instance.vm_state in (
-            vm_states.STOPPED, vm_states.SHELVED):
+    if kind == LIVE_MIGRATION and instance.vm_state == vm_states.STOPPED:
         message += ('; a stopped server can be cold-migrated instead '
                     '(openstack server migrate)')
     return evaluation.Reason(SERVER_STATE, message, {
@@ -198,6 +197,23 @@ def drain_plan(ctxt, host, strategy=None, kind=None):
            for members in classes.values()):
         cell_hosts.instances = servers.instances_by_host(ctxt, cell)
 
+    planned, by_id, resources, uuid_of = _judge_classes(
+        ctxt, chain, cell, cell_hosts, host, kind, classes)
+    hosts = _planner_hosts(config, cell_hosts, planned, resources, uuid_of,
+                           on_host.servers)
+    plan = drain.plan_drain(host, planned, hosts, strategy)
+    return _body(plan, kind, strategy, by_id,
+                 {server.id: server for server in planned}, unmovable,
+                 {h.name: h for h in hosts}, len(classes))
+
+
+def _judge_classes(ctxt, chain, cell, cell_hosts, host, kind, classes):
+    """Judge each class once; the planner's Servers of all its members.
+
+    :returns: (planning.drain.Server list, server id -> (Server, engine
+        Move), provider uuid -> resources judged on, host -> provider
+        uuid).
+    """
     resources = {}
     uuid_of = {}
     planned = []
@@ -221,13 +237,7 @@ def drain_plan(ctxt, host, strategy=None, kind=None):
                 refused=judged.refused, anti_affinity=anti_affinity,
                 affinity=affinity))
             by_id[server.instance.uuid] = (server, judgement.move)
-
-    hosts = _planner_hosts(config, cell_hosts, planned, resources, uuid_of,
-                           on_host.servers)
-    plan = drain.plan_drain(host, planned, hosts, strategy)
-    return _body(plan, kind, strategy, by_id,
-                 {server.id: server for server in planned}, unmovable,
-                 {h.name: h for h in hosts}, len(classes))
+    return planned, by_id, resources, uuid_of
 
 
 def _planner_hosts(config, cell_hosts, planned, resources, uuid_of,
