@@ -55,6 +55,7 @@ all of them.
 
 import bisect
 import dataclasses
+import math
 
 from nova_livemig_ext.planning import scope as scope_mod
 
@@ -132,6 +133,18 @@ class _Cluster:
             demand[rc] / (self.mean.get(rc, 0) * len(self.hosts) or 1)))
         self.load = {name: self._size_of(self.hosts[name].used)
                      for name in self.hosts}
+        # Hosts worth keeping first: the largest (fewer of them hold the
+        # scope), then the most loaded (fewer servers move).
+        self.keep_first = {name: (
+            -host.caps.get(self.primary, 1.0) *
+            host.capacity.get(self.primary, 0), -self.load[name], name)
+            for name, host in self.hosts.items()}
+
+    def room(self, name):
+        """Resource class -> what the host may still take now."""
+        host = self.hosts[name]
+        return {rc: host.caps.get(rc, 1.0) * capacity - host.used.get(rc, 0)
+                for rc, capacity in host.capacity.items()}
 
     def _size_of(self, demand):
         return sum(amount / self.mean[rc] for rc, amount in demand.items()
@@ -175,7 +188,35 @@ def _components(cluster):
     return sorted(groups.values())
 
 
-def _hosts_needed(cluster, names, demand, pinned):
+def _grain(servers):
+    """Resource class -> the unit every server's amount is a multiple of.
+
+    Servers of whole amounts (flavors) fill a host only in steps of the
+    greatest common divisor of their amounts: a host allowed 353433.6 MB
+    holds at most 352256 MB of 2048 MB servers.
+    """
+    grain = {}
+    for server in servers:
+        for rc, amount in server.held.items():
+            if grain.get(rc, 1) is None:
+                continue
+            if not float(amount).is_integer() or amount <= 0:
+                grain[rc] = None
+                continue
+            grain[rc] = math.gcd(grain.get(rc, 0), int(amount))
+    return {rc: g for rc, g in grain.items() if g}
+
+
+def _allowance(cluster, name, rc, grain):
+    host = cluster.hosts[name]
+    allowed = host.caps.get(rc, 1.0) * host.capacity.get(rc, 0)
+    step = grain.get(rc)
+    if step and abs(cluster.fixed[name].get(rc, 0)) <= EPSILON:
+        allowed = math.floor(allowed / step + EPSILON) * step
+    return allowed
+
+
+def _hosts_needed(cluster, names, demand, pinned, grain):
     """Fewest of ``names`` whose allowances cover ``demand``."""
     needed = len(pinned) if demand else 0
     for rc, amount in sorted(demand.items()):
@@ -184,8 +225,7 @@ def _hosts_needed(cluster, names, demand, pinned):
         allowances = []
         covered = 0.0
         for name in names:
-            host = cluster.hosts[name]
-            allowed = host.caps.get(rc, 1.0) * host.capacity.get(rc, 0)
+            allowed = _allowance(cluster, name, rc, grain)
             if name in pinned:
                 covered += allowed
             else:
@@ -230,7 +270,8 @@ def _bound(cluster, names):
                 if name not in region:
                     region = region | {name}
             _add(regions.setdefault(region, {}), server.held)
-    bound = _hosts_needed(cluster, names, demand, pinned)
+    grain = _grain(s for name in names for s in cluster.on[name])
+    bound = _hosts_needed(cluster, names, demand, pinned, grain)
     # Disjoint parts that servers cannot leave, the smallest first.
     parts = []
     taken = set()
@@ -249,7 +290,7 @@ def _bound(cluster, names):
             _add(part_demand, {rc: max(v, 0)
                                for rc, v in cluster.fixed[name].items()})
         need = _hosts_needed(cluster, sorted(part), part_demand,
-                             pinned & part)
+                             pinned & part, grain)
         confined += need
         needs.append((part, need))
     largest_group = max(members.values(), default=0)
@@ -324,7 +365,7 @@ class _Packing:
 
 def _initial_kept(cluster, names, bound, parts):
     """The most loaded hosts, enough of them in each confined part."""
-    by_load = sorted(names, key=lambda n: (-cluster.load[n], n))
+    by_load = sorted(names, key=cluster.keep_first.get)
     kept = set(cluster.pinned & set(names))
     for part, need in parts:
         for name in by_load:
@@ -355,32 +396,40 @@ def _pack(cluster, in_use, kept):
     return packing, failed
 
 
-def _rescue(cluster, kept, to_empty, failed):
-    """Hosts to keep so that the servers that found none may fit."""
+def _rescue(cluster, to_empty, failed):
+    """Hosts to keep so that the servers that found none may fit.
+
+    Per server that found no host, unless a host already picked for an
+    earlier one has the room: the first host to empty within its reach
+    that has room for it now, in the order hosts are worth keeping, or
+    the one with the most room.
+    """
     primary = cluster.primary
-    by_load = sorted(to_empty, key=lambda n: (-cluster.load[n], n))
+    ordered = sorted(to_empty, key=cluster.keep_first.get)
     credit = {}
     for server in failed:
         need = server.demand.get(primary, 0)
-        reach = [n for n in credit if n == server.host or
-                 n in server.candidates]
-        covered = next((n for n in reach if credit[n] >= need), None)
+        covered = next((n for n in sorted(credit) if credit[n] >= need and (
+            n == server.host or n in server.candidates)), None)
         if covered is not None:
             credit[covered] -= need
             continue
-        pick = next((n for n in by_load if n not in credit and (
-            n == server.host or n in server.candidates)), None)
-        if pick is None:
+        reach = [n for n in ordered if n not in credit and (
+            n == server.host or n in server.candidates)]
+        if not reach:
             continue
-        host = cluster.hosts[pick]
-        credit[pick] = (host.caps.get(primary, 1.0) *
-                        host.capacity.get(primary, 0) - need)
-    return set(credit) or {by_load[0]}
+        fits = [n for n in reach if all(
+            cluster.room(n).get(rc, 0) >= amount - EPSILON
+            for rc, amount in server.demand.items())]
+        pick = fits[0] if fits else max(reach, key=lambda n: (
+            cluster.room(n).get(primary, 0), n))
+        credit[pick] = cluster.room(pick).get(primary, 0) - need
+    return set(credit) or {ordered[0]}
 
 
 def _empty_more(cluster, packing, kept, group_bound):
     """Empty kept hosts one at a time while their servers fit elsewhere."""
-    for name in sorted(kept, key=lambda n: (cluster.load[n], n)):
+    for name in sorted(kept, key=cluster.keep_first.get, reverse=True):
         if len(kept) <= group_bound:
             break
         if name in cluster.pinned:
@@ -430,7 +479,7 @@ def plan_consolidation(hosts, servers, max_moves=None, cpu_limit=None):
             if not failed:
                 break
             to_empty = [n for n in names if n not in kept]
-            kept |= _rescue(cluster, kept, to_empty, failed)
+            kept |= _rescue(cluster, to_empty, failed)
         _empty_more(cluster, packing, kept, bound)
         kept_all |= kept
         group_report.append({'hosts': names, 'lower_bound': bound,
