@@ -60,6 +60,11 @@ import math
 from nova_livemig_ext.planning import scope as scope_mod
 
 EPSILON = scope_mod.EPSILON
+# Servers of kept hosts that may move to make room, as a share of the
+# servers of emptied hosts.
+EXTRA_MOVES = 0.05
+# Times a group is placed again from the start, one host fewer.
+REPACKS = 12
 
 
 @dataclasses.dataclass
@@ -134,10 +139,18 @@ class _Cluster:
         self.load = {name: self._size_of(self.hosts[name].used)
                      for name in self.hosts}
         # Hosts worth keeping first: the largest (fewer of them hold the
-        # scope), then the most loaded (fewer servers move).
+        # scope), then those holding a server larger than most hosts
+        # have room for (hard to place elsewhere), then the most loaded
+        # (fewer servers move).
+        rooms = sorted(self.room(name).get(self.primary, 0)
+                       for name in self.hosts)
+        typical = rooms[len(rooms) // 2] if rooms else 0
         self.keep_first = {name: (
             -host.caps.get(self.primary, 1.0) *
-            host.capacity.get(self.primary, 0), -self.load[name], name)
+            host.capacity.get(self.primary, 0),
+            -sum(s.held.get(self.primary, 0) for s in self.on[name]
+                 if s.held.get(self.primary, 0) > typical),
+            -self.load[name], name)
             for name, host in self.hosts.items()}
 
     def room(self, name):
@@ -311,6 +324,10 @@ class _Packing:
         self.index = sorted((self._room(name), name) for name in kept)
         self.placed = {}
         self.arrivals = {name: {} for name in kept}
+        # Servers of kept hosts moved to make room: id -> (host, for whom).
+        self.evicted = {}
+        self.made_room = set()
+        self.extra_budget = 0
 
     def _room(self, name):
         load = self.loads[name]
@@ -339,12 +356,113 @@ class _Packing:
             load = self.loads[name]
             demand = candidates[name] or server.demand
             if load.refusal(server, demand) is None:
-                before = index[position][0]
-                load.land(server, demand)
-                self._reindex(name, before)
-                self.placed[server.id] = name
-                self.arrivals[name][server.id] = server
+                self._land(server, name, demand)
                 return name
+        return None
+
+    def _land(self, server, name, demand):
+        before = self._room(name)
+        self.loads[name].land(server, demand)
+        self._reindex(name, before)
+        self.placed[server.id] = name
+        self.arrivals[name][server.id] = server
+
+    def make_room(self, server, tries=3, own=True):
+        """Land ``server`` on a kept host once a few servers leave it.
+
+        Tried on the kept hosts with the most room: servers planned onto
+        the host go elsewhere instead (no extra move), then, within the
+        budget of extra moves, the host's own smallest servers move to
+        other kept hosts first (moves listed before the others). Nothing
+        changes unless every one of them and ``server`` find a host.
+        """
+        hosts = [name for _room, name in reversed(self.index)
+                 if name in server.candidates and name != server.host]
+        for name in hosts[:tries]:
+            landed = self._make_room_on(name, server, own)
+            if landed:
+                return landed
+        return None
+
+    def _cover(self, name, pool, deficit):
+        """Few servers of ``pool`` that together free ``deficit``, or [].
+
+        The smallest one that frees it alone, else the largest first.
+        """
+        def held(server):
+            return (server.held if server.host == name else
+                    server.candidates[name] or server.demand)
+
+        def frees(servers):
+            return all(sum(held(s).get(rc, 0) for s in servers) >=
+                       amount - EPSILON for rc, amount in deficit.items())
+
+        alone = [s for s in pool if frees([s])]
+        if alone:
+            best = min(alone, key=lambda s: (
+                s.host == name, held(s).get(self.primary, 0), s.id))
+            return [(best, held(best))]
+        chosen = []
+        for server in pool:
+            chosen.append(server)
+            if frees(chosen):
+                return [(s, held(s)) for s in chosen]
+        return []
+
+    def _make_room_on(self, name, server, own_allowed):
+        load = self.loads[name]
+        demand = server.candidates[name] or server.demand
+        if server.anti_affinity and server.anti_affinity in load.groups:
+            return None
+        host = load.host
+        deficit = {rc: load.used.get(rc, 0) + amount -
+                   host.caps.get(rc, 1.0) * host.capacity.get(rc, 0)
+                   for rc, amount in demand.items()}
+        deficit = {rc: v for rc, v in deficit.items() if v > EPSILON}
+        if not deficit:
+            return None
+        arrivals = sorted(self.arrivals[name].values(), key=lambda s: (
+            -s.demand.get(self.primary, 0), s.id))
+        own = []
+        if own_allowed and self.extra_budget > len(self.evicted):
+            own = sorted((s for s in self.cluster.on[name]
+                          if s.id not in self.evicted and
+                          not scope_mod.immovable(s, self.cluster.hosts)),
+                         key=lambda s: (-s.held.get(self.primary, 0), s.id))
+        chosen = self._cover(name, arrivals, deficit) or self._cover(
+            name, arrivals + own, deficit)
+        if not chosen:
+            return None
+        for candidate, held in chosen:
+            if candidate.host == name:
+                before = self._room(name)
+                load.leave(candidate, held)
+                self._reindex(name, before)
+            else:
+                self.unplace(candidate)
+        if load.refusal(server, demand) is None:
+            self._land(server, name, demand)
+            placed = []
+            for candidate, _held in chosen:
+                if self.place(candidate, exclude=name) is None:
+                    break
+                placed.append(candidate)
+            else:
+                for candidate, _held in chosen:
+                    if candidate.host == name:
+                        self.evicted[candidate.id] = (name, server.id)
+                        self.made_room.add(name)
+                return name
+            for candidate in placed:
+                self.unplace(candidate)
+            self.unplace(server)
+        for candidate, held in chosen:
+            if candidate.host == name:
+                before = self._room(name)
+                load.land(candidate, held)
+                self._reindex(name, before)
+            else:
+                self._land(candidate, name, held)
         return None
 
     def unplace(self, server):
@@ -385,46 +503,48 @@ def _order(cluster, servers):
         -cluster.size(s), len(s.candidates), s.id))
 
 
-def _pack(cluster, in_use, kept):
+def _pack(cluster, in_use, kept, extra_moves):
     """Place every movable server of the hosts not kept; the failures."""
     packing = _Packing(cluster, kept)
     moving = []
     for name in in_use:
         if name not in kept:
             moving.extend(cluster.on[name])
-    failed = [s for s in _order(cluster, moving) if packing.place(s) is None]
+    packing.extra_budget = int(extra_moves * len(moving))
+    # NOTE: the servers that find no host wait until the others are
+    # placed: room is then made by sending servers planned onto a host
+    # elsewhere, which costs no move; only then do kept hosts' own
+    # servers move, within the budget.
+    waiting = [s for s in _order(cluster, moving) if packing.place(s) is None]
+    waiting = [s for s in waiting if packing.make_room(s, own=False) is None]
+    failed = [s for s in waiting if packing.make_room(s) is None]
     return packing, failed
 
 
 def _rescue(cluster, to_empty, failed):
     """Hosts to keep so that the servers that found none may fit.
 
-    Per server that found no host, unless a host already picked for an
-    earlier one has the room: the first host to empty within its reach
-    that has room for it now, in the order hosts are worth keeping, or
-    the one with the most room.
+    A server that found no host keeps its own (it then need not move),
+    unless a host already kept for an earlier one, within its reach,
+    gives room enough: keeping a host frees its whole allowance (its own
+    servers no longer need one elsewhere).
     """
     primary = cluster.primary
-    ordered = sorted(to_empty, key=cluster.keep_first.get)
     credit = {}
     for server in failed:
         need = server.demand.get(primary, 0)
+        if server.host in credit:
+            continue
         covered = next((n for n in sorted(credit) if credit[n] >= need and (
-            n == server.host or n in server.candidates)), None)
+            n in server.candidates)), None)
         if covered is not None:
             credit[covered] -= need
             continue
-        reach = [n for n in ordered if n not in credit and (
-            n == server.host or n in server.candidates)]
-        if not reach:
-            continue
-        fits = [n for n in reach if all(
-            cluster.room(n).get(rc, 0) >= amount - EPSILON
-            for rc, amount in server.demand.items())]
-        pick = fits[0] if fits else max(reach, key=lambda n: (
-            cluster.room(n).get(primary, 0), n))
-        credit[pick] = cluster.room(pick).get(primary, 0) - need
-    return set(credit) or {ordered[0]}
+        host = cluster.hosts[server.host]
+        credit[server.host] = (host.caps.get(primary, 1.0) *
+                               host.capacity.get(primary, 0) -
+                               host.used.get(primary, 0))
+    return set(credit) or set(to_empty[:1])
 
 
 def _empty_more(cluster, packing, kept, group_bound):
@@ -432,7 +552,7 @@ def _empty_more(cluster, packing, kept, group_bound):
     for name in sorted(kept, key=cluster.keep_first.get, reverse=True):
         if len(kept) <= group_bound:
             break
-        if name in cluster.pinned:
+        if name in cluster.pinned or name in packing.made_room:
             continue
         arrivals = sorted(packing.arrivals[name].values(),
                           key=lambda s: s.id)
@@ -454,6 +574,23 @@ def _empty_more(cluster, packing, kept, group_bound):
             packing.place(server)
 
 
+def _repack_fewer(cluster, names, packing, kept, bound, extra_moves):
+    """Place everything again without one more host, a few times."""
+    tries = 0
+    order = sorted(kept - cluster.pinned, key=cluster.keep_first.get,
+                   reverse=True)
+    for name in order:
+        if len(kept) <= bound or tries >= REPACKS:
+            break
+        tries += 1
+        trial, failed = _pack(cluster, names, kept - {name}, extra_moves)
+        if not failed:
+            kept.discard(name)
+            packing = trial
+            _empty_more(cluster, packing, kept, bound)
+    return packing
+
+
 def plan_consolidation(hosts, servers, max_moves=None, cpu_limit=None):
     """Plan the moves that leave the fewest hosts holding servers.
 
@@ -466,6 +603,8 @@ def plan_consolidation(hosts, servers, max_moves=None, cpu_limit=None):
     :returns: a :class:`ConsolidationPlan`.
     """
     cluster = _Cluster(hosts, servers, cpu_limit)
+    # NOTE: with a cap on moves, moves that only make room waste it.
+    extra_moves = EXTRA_MOVES if max_moves is None else 0.0
     lower_bound = 0
     group_report = []
     kept_all = set()
@@ -475,27 +614,37 @@ def plan_consolidation(hosts, servers, max_moves=None, cpu_limit=None):
         lower_bound += bound
         kept = _initial_kept(cluster, names, bound, parts)
         while True:
-            packing, failed = _pack(cluster, names, kept)
+            packing, failed = _pack(cluster, names, kept, extra_moves)
             if not failed:
                 break
             to_empty = [n for n in names if n not in kept]
             kept |= _rescue(cluster, to_empty, failed)
         _empty_more(cluster, packing, kept, bound)
+        packing = _repack_fewer(cluster, names, packing, kept, bound,
+                                extra_moves)
         kept_all |= kept
         group_report.append({'hosts': names, 'lower_bound': bound,
                              'hosts_in_use_after': len(kept),
-                             '_placed': dict(packing.placed)})
+                             '_placed': dict(packing.placed),
+                             '_evicted': dict(packing.evicted)})
     return _finish(cluster, kept_all, group_report, lower_bound, max_moves)
 
 
 def _finish(cluster, kept, group_report, lower_bound, max_moves):
     placed = {}
+    evicted = {}
     for group in group_report:
         placed.update(group.pop('_placed'))
+        evicted.update(group.pop('_evicted'))
         group['hosts'] = len(group['hosts'])
     emptied = [n for n in cluster.in_use if n not in kept]
     emptied.sort(key=lambda n: (len(cluster.on[n]), cluster.load[n], n))
     moves = []
+    for server_id, (source, beneficiary) in sorted(evicted.items()):
+        moves.append(scope_mod.PlannedMove(
+            server_id, source, placed[server_id],
+            'makes room on %s for %s, whose host is emptied'
+            % (source, beneficiary)))
     chosen = []
     for name in emptied:
         servers = _order(cluster, cluster.on[name])
