@@ -232,9 +232,11 @@ class Checker:
     def in_use(self):
         return len(set(self.where.values()))
 
-    def max_cpu(self):
-        return max(self.busy[n] / self.hosts[n].cores for n in self.hosts
-                   if any(v > 0 for v in self.used[n].values()))
+    def max_cpu(self, moves):
+        """The busiest destination's measured CPU, over its cores."""
+        return max((self.busy[m.destination] /
+                    self.hosts[m.destination].cores for m in moves),
+                   default=0.0)
 
 
 def ffd(hosts, servers):
@@ -287,7 +289,7 @@ def judge(name, hosts, servers, moves, seconds, bound, cpu_limit=None):
             else 0.0,
             'gib': sum(by_id[m.server_id].demand[RAM] for m in moves) / GIB,
             'refused': sum(refusals.values()), 'why': refusals,
-            'cpu': 100.0 * checker.max_cpu(), 'seconds': seconds}
+            'cpu': 100.0 * checker.max_cpu(moves), 'seconds': seconds}
 
 
 def run_consolidation(label, hosts, servers):

@@ -146,7 +146,7 @@ def _best_move(state, source, servers, names, moved):
                     util[name] >= util[source]):
                 continue
             demand = server.candidates[name] or server.demand
-            if state.loads[name].refusal(server, demand):
+            if not state.loads[name].fits(server, demand):
                 continue
             tried += 1
             new_dest = state.after(name, server, demand, True)

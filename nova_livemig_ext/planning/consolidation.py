@@ -60,11 +60,13 @@ import math
 from nova_livemig_ext.planning import scope as scope_mod
 
 EPSILON = scope_mod.EPSILON
+MEASURED_CPU = 'measured CPU'
 # Servers of kept hosts that may move to make room, as a share of the
 # servers of emptied hosts.
 EXTRA_MOVES = 0.05
-# Times a group is placed again from the start, one host fewer.
-REPACKS = 12
+# A group is placed again from the start with one host fewer until this
+# many such attempts fail.
+REPACKS = 3
 
 
 @dataclasses.dataclass
@@ -134,24 +136,54 @@ class _Cluster:
             for rc, amount in host.used.items():
                 demand[rc] = demand.get(rc, 0) + amount
         # The scarcest resource class: the best fit is judged in it.
-        self.primary = max(sorted(demand), key=lambda rc: (
-            demand[rc] / (self.mean.get(rc, 0) * len(self.hosts) or 1)))
+        scarcity = {rc: demand[rc] / (self.mean.get(rc, 0) *
+                                      len(self.hosts) or 1)
+                    for rc in sorted(demand)}
+        if cpu_limit is not None:
+            busy = [scope_mod.busy_cores(h) for h in self.hosts.values()]
+            allowed = sum(cpu_limit * h.cores for h in self.hosts.values()
+                          if scope_mod.busy_cores(h) is not None)
+            if allowed:
+                scarcity[MEASURED_CPU] = sum(
+                    b for b in busy if b is not None) / allowed
+        self.primary = max(sorted(scarcity), key=scarcity.get)
         self.load = {name: self._size_of(self.hosts[name].used)
                      for name in self.hosts}
         # Hosts worth keeping first: the largest (fewer of them hold the
         # scope), then those holding a server larger than most hosts
         # have room for (hard to place elsewhere), then the most loaded
         # (fewer servers move).
-        rooms = sorted(self.room(name).get(self.primary, 0)
-                       for name in self.hosts)
+        rooms = sorted(self.primary_room(name) for name in self.hosts)
         typical = rooms[len(rooms) // 2] if rooms else 0
         self.keep_first = {name: (
-            -host.caps.get(self.primary, 1.0) *
-            host.capacity.get(self.primary, 0),
-            -sum(s.held.get(self.primary, 0) for s in self.on[name]
-                 if s.held.get(self.primary, 0) > typical),
+            -self.primary_allowed(name),
+            -sum(self.amount(s) for s in self.on[name]
+                 if self.amount(s) > typical),
             -self.load[name], name)
-            for name, host in self.hosts.items()}
+            for name in self.hosts}
+
+    def amount(self, server):
+        """What ``server`` takes of the scarcest resource."""
+        if self.primary == MEASURED_CPU:
+            return self.shares[server.id]
+        return server.held.get(self.primary, 0)
+
+    def primary_allowed(self, name):
+        host = self.hosts[name]
+        if self.primary == MEASURED_CPU:
+            return (self.cpu_limit * host.cores
+                    if scope_mod.busy_cores(host) is not None
+                    else float('inf'))
+        return host.caps.get(self.primary, 1.0) * host.capacity.get(
+            self.primary, 0)
+
+    def primary_room(self, name):
+        """What the host may still take of the scarcest resource now."""
+        host = self.hosts[name]
+        if self.primary == MEASURED_CPU:
+            busy = scope_mod.busy_cores(host)
+            return self.primary_allowed(name) - (busy or 0.0)
+        return self.primary_allowed(name) - host.used.get(self.primary, 0)
 
     def room(self, name):
         """Resource class -> what the host may still take now."""
@@ -331,6 +363,10 @@ class _Packing:
 
     def _room(self, name):
         load = self.loads[name]
+        if self.primary == MEASURED_CPU:
+            if load.busy is None:
+                return float('inf')
+            return self.cluster.cpu_limit * load.host.cores - load.busy
         capacity = load.host.capacity.get(self.primary)
         if capacity is None:
             return 0.0
@@ -343,7 +379,7 @@ class _Packing:
 
     def place(self, server, exclude=None):
         """Land ``server`` on the kept host that fits it best, or None."""
-        need = server.demand.get(self.primary, 0)
+        need = self.cluster.amount(server)
         start = (bisect.bisect_left(self.index, (need - EPSILON,))
                  if need > 0 else 0)
         candidates = server.candidates
@@ -355,7 +391,7 @@ class _Packing:
                 continue
             load = self.loads[name]
             demand = candidates[name] or server.demand
-            if load.refusal(server, demand) is None:
+            if load.fits(server, demand):
                 self._land(server, name, demand)
                 return name
         return None
@@ -400,7 +436,7 @@ class _Packing:
         alone = [s for s in pool if frees([s])]
         if alone:
             best = min(alone, key=lambda s: (
-                s.host == name, held(s).get(self.primary, 0), s.id))
+                s.host == name, self.cluster.amount(s), s.id))
             return [(best, held(best))]
         chosen = []
         for server in pool:
@@ -422,13 +458,13 @@ class _Packing:
         if not deficit:
             return None
         arrivals = sorted(self.arrivals[name].values(), key=lambda s: (
-            -s.demand.get(self.primary, 0), s.id))
+            -self.cluster.amount(s), s.id))
         own = []
         if own_allowed and self.extra_budget > len(self.evicted):
             own = sorted((s for s in self.cluster.on[name]
                           if s.id not in self.evicted and
                           not scope_mod.immovable(s, self.cluster.hosts)),
-                         key=lambda s: (-s.held.get(self.primary, 0), s.id))
+                         key=lambda s: (-self.cluster.amount(s), s.id))
         chosen = self._cover(name, arrivals, deficit) or self._cover(
             name, arrivals + own, deficit)
         if not chosen:
@@ -440,7 +476,7 @@ class _Packing:
                 self._reindex(name, before)
             else:
                 self.unplace(candidate)
-        if load.refusal(server, demand) is None:
+        if load.fits(server, demand):
             self._land(server, name, demand)
             placed = []
             for candidate, _held in chosen:
@@ -510,7 +546,7 @@ def _pack(cluster, in_use, kept, extra_moves):
     for name in in_use:
         if name not in kept:
             moving.extend(cluster.on[name])
-    packing.extra_budget = int(extra_moves * len(moving))
+    packing.extra_budget = math.ceil(extra_moves * len(moving))
     # NOTE: the servers that find no host wait until the others are
     # placed: room is then made by sending servers planned onto a host
     # elsewhere, which costs no move; only then do kept hosts' own
@@ -529,10 +565,9 @@ def _rescue(cluster, to_empty, failed):
     gives room enough: keeping a host frees its whole allowance (its own
     servers no longer need one elsewhere).
     """
-    primary = cluster.primary
     credit = {}
     for server in failed:
-        need = server.demand.get(primary, 0)
+        need = cluster.amount(server)
         if server.host in credit:
             continue
         covered = next((n for n in sorted(credit) if credit[n] >= need and (
@@ -540,10 +575,7 @@ def _rescue(cluster, to_empty, failed):
         if covered is not None:
             credit[covered] -= need
             continue
-        host = cluster.hosts[server.host]
-        credit[server.host] = (host.caps.get(primary, 1.0) *
-                               host.capacity.get(primary, 0) -
-                               host.used.get(primary, 0))
+        credit[server.host] = cluster.primary_room(server.host)
     return set(credit) or set(to_empty[:1])
 
 
@@ -576,18 +608,19 @@ def _empty_more(cluster, packing, kept, group_bound):
 
 def _repack_fewer(cluster, names, packing, kept, bound, extra_moves):
     """Place everything again without one more host, a few times."""
-    tries = 0
+    misses = 0
     order = sorted(kept - cluster.pinned, key=cluster.keep_first.get,
                    reverse=True)
     for name in order:
-        if len(kept) <= bound or tries >= REPACKS:
+        if len(kept) <= bound or misses >= REPACKS:
             break
-        tries += 1
         trial, failed = _pack(cluster, names, kept - {name}, extra_moves)
-        if not failed:
-            kept.discard(name)
-            packing = trial
-            _empty_more(cluster, packing, kept, bound)
+        if failed:
+            misses += 1
+            continue
+        kept.discard(name)
+        packing = trial
+        _empty_more(cluster, packing, kept, bound)
     return packing
 
 

@@ -150,7 +150,7 @@ class ScopeLoad(drain._Load):
         why = super().refusal(server, demand)
         if why or self.cpu_limit is None or self.busy is None:
             return why
-        share = self.shares.get(server.id, float(server.vcpus))
+        share = self._share(server)
         allowed = self.cpu_limit * self.host.cores
         if self.busy + share > allowed + EPSILON:
             return ('measured CPU: %.1f busy cores of %d with the moves '
@@ -158,13 +158,33 @@ class ScopeLoad(drain._Load):
                     % (self.busy, self.host.cores, share, self.cpu_limit))
         return None
 
+    def fits(self, server, demand):
+        """Whether :meth:`refusal` would be None, without the words."""
+        if server.anti_affinity and server.anti_affinity in self.groups:
+            return False
+        capacity, caps, used = self.host.capacity, self.host.caps, self.used
+        for rc, amount in demand.items():
+            total = capacity.get(rc)
+            if total is None or (used.get(rc, 0) + amount >
+                                 caps.get(rc, 1.0) * total + EPSILON):
+                return False
+        if self.cpu_limit is not None and self.busy is not None:
+            if (self.busy + self._share(server) >
+                    self.cpu_limit * self.host.cores + EPSILON):
+                return False
+        return True
+
+    def _share(self, server):
+        share = self.shares.get(server.id)
+        return float(server.vcpus) if share is None else share
+
     def land(self, server, demand):
         super().land(server, demand)
         if server.anti_affinity:
             self.members[server.anti_affinity] = (
                 self.members.get(server.anti_affinity, 0) + 1)
         if self.busy is not None:
-            self.busy += self.shares.get(server.id, float(server.vcpus))
+            self.busy += self._share(server)
 
     def leave(self, server, demand):
         for rc, amount in demand.items():
@@ -175,7 +195,7 @@ class ScopeLoad(drain._Load):
             if self.members[group] <= 0 and group not in self.outside:
                 self.groups.discard(group)
         if self.busy is not None:
-            self.busy -= self.shares.get(server.id, float(server.vcpus))
+            self.busy -= self._share(server)
 
     def utilization(self):
         return utilization(self.host.capacity, self.used)
