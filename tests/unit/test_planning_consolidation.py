@@ -98,7 +98,7 @@ def replay(plan, hosts, servers):
                 members[dest].get(s.anti_affinity, 0) + 1)
         where[s.id] = dest
         moved.add(s.id)
-    for name in plan.hosts_emptied:
+    for name in getattr(plan, 'hosts_emptied', ()):
         if name in where.values():
             refusals.append('%s is not empty after the plan' % name)
     return refusals
