@@ -26,15 +26,17 @@ CPU = 'VCPU'
 
 
 def cluster(layout, ram=10, cpu=100, cap=1.0, zones=None, caps=None,
-            **server_kw):
+            unpinned=(), **server_kw):
     """Hosts and servers from {host: [(server id, ram[, cpu]), ...]}.
 
     :param zones: {host: zone}; a server's candidates are its zone's
         hosts (all hosts when None).
+    :param unpinned: servers whose candidates are all hosts.
     :param server_kw: server id -> extra PlacedServer fields.
     """
     zones = zones or {name: 'z' for name in layout}
     members = {}
+    everywhere = dict.fromkeys(sorted(layout))
     for name in sorted(layout):
         members.setdefault(zones[name], {})[name] = None
     hosts, servers = [], []
@@ -51,7 +53,9 @@ def cluster(layout, ram=10, cpu=100, cap=1.0, zones=None, caps=None,
                 groups.add(extra['anti_affinity'])
             servers.append(scope.PlacedServer(
                 sid, demand={RAM: amount, CPU: vcpus},
-                candidates=members[zones[name]], host=name, **extra))
+                candidates=(everywhere if sid in unpinned
+                            else members[zones[name]]),
+                host=name, **extra))
         host_caps = {RAM: cap, CPU: cap}
         host_caps.update((caps or {}).get(name, {}))
         hosts.append(drain.Host(name, capacity={RAM: ram, CPU: cpu},
@@ -157,6 +161,18 @@ class ConsolidationPlannerTest(base.TestCase):
         self.assertEqual([('u1', 'b1', 'a1')], moves)
         self.assertEqual(2, plan.lower_bound)
         self.assertEqual(2, plan.hosts_in_use_after)
+
+    def test_pinned_servers_stay_in_their_zone_within_a_domain(self):
+        # u may go anywhere, so both zones form one group; p2 would fit
+        # best on b1, which is in the other zone.
+        zones = {'a1': 'za', 'a2': 'za', 'b1': 'zb'}
+        hosts, servers = cluster(
+            {'a1': [('p1', 5)], 'a2': [('p2', 3)], 'b1': [('u', 7)]},
+            zones=zones, unpinned={'u'})
+        plan, moves = plan_of(hosts, servers)
+        self.assertEqual([('p2', 'a2', 'a1')], moves)
+        self.assertEqual(1, len(plan.groups))
+        self.assertEqual([], replay(plan, hosts, servers))
 
     def test_anti_affinity_members_never_share_a_host(self):
         # h1 fits b best, but a member of b's group is there.
@@ -265,8 +281,11 @@ def random_case(rng):
         if rng.random() < 0.2 and (group, name) not in taken:
             taken.add((group, name))
             kw[sid] = {'anti_affinity': group}
+    unpinned = {s[0] for placed in layout.values() for s in placed
+                if rng.random() < 0.5}
     return cluster(layout, ram=10, cpu=12, cap=0.9,
-                   zones=zones if rng.random() < 0.5 else None, **kw)
+                   zones=zones if rng.random() < 0.7 else None,
+                   unpinned=unpinned, **kw)
 
 
 class PropertyTest(base.TestCase):
