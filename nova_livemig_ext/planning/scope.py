@@ -25,6 +25,8 @@ import dataclasses
 from nova_livemig_ext.planning import drain
 
 EPSILON = drain.EPSILON
+# The scarcest resource when it is the measured CPU, not a resource class.
+MEASURED_CPU = 'measured CPU'
 CPU_CLASSES = ('VCPU', 'PCPU')
 
 
