@@ -162,7 +162,8 @@ class _Cluster:
             if allowed:
                 scarcity[MEASURED_CPU] = sum(
                     b for b in busy if b is not None) / allowed
-        self.primary = max(sorted(scarcity), key=scarcity.get)
+        self.primary = max(sorted(scarcity), key=scarcity.get,
+                           default=None)
         self.load = {name: self._size_of(self.hosts[name].used)
                      for name in self.hosts}
         # Hosts worth keeping first: the largest (fewer of them hold the

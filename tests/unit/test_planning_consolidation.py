@@ -249,6 +249,26 @@ class ConsolidationPlannerTest(base.TestCase):
         capped, _ = plan_of(hosts, servers, cpu_limit=0.8)
         self.assertEqual([], capped.moves)
 
+    def test_an_empty_scope_plans_nothing(self):
+        hosts = [drain.Host('h1', {CPU: 4}, {CPU: 0}, {CPU: 1.0})]
+        for scope_hosts in ([], hosts):
+            plan = consolidation.plan_consolidation(scope_hosts, [])
+            self.assertEqual({'moves': [], 'hosts_emptied': [],
+                              'hosts_in_use_before': 0,
+                              'hosts_in_use_after': 0, 'lower_bound': 0,
+                              'unplanned': [], 'groups': []},
+                             plan.as_dict())
+
+    def test_the_plan_reads_as_the_api_shows_it(self):
+        hosts, servers = cluster({'h1': [('a', 6)], 'h2': [('b', 2)]})
+        plan = consolidation.plan_consolidation(hosts, servers).as_dict()
+        self.assertEqual([{'server_id': 'b', 'source': 'h2',
+                           'destination': 'h1',
+                           'why': 'empties h2 (1 of its 1 servers)'}],
+                         plan['moves'])
+        self.assertEqual([{'hosts': 2, 'lower_bound': 1,
+                           'hosts_in_use_after': 1}], plan['groups'])
+
     def test_deterministic_whatever_the_input_order(self):
         rng = random.Random(7)
         layout = {'h%d' % i: [('s%d-%d' % (i, j), rng.choice((1, 2, 3)))
