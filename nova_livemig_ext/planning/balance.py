@@ -33,8 +33,13 @@ lowered the spread, so every prefix that a reader stops at after a
 none of a server twice; a destination only gains, within its caps, so
 every move is feasible at its point of the order.
 
-Measured on nova-spread clusters (``tools/bench_plans.py``,
-doc/source/performance.rst): see the table there.
+Measured on nova-spread clusters of 1,000 hosts and 20,000 servers
+(``tools/bench_plans.py``, doc/source/performance.rst), 100 moves at most:
+the spread by allocations falls from 0.067 to 0.025 on identical hosts and
+from 0.200 to 0.143 on mixed ones; by measured CPU from 0.45 to 0.11 and
+from 0.59 to 0.21; each plan in under 0.4 s, no move refused on replay.
+Only the busiest host is relieved at each step, so with many hosts near
+the top more moves lower the spread further.
 """
 
 import dataclasses
