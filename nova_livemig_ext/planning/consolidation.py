@@ -368,7 +368,6 @@ def _finish(cluster, kept, group_report, lower_bound, max_moves):
     for group in group_report:
         placed.update(group.pop('_placed'))
         evicted.update(group.pop('_evicted'))
-        group['hosts'] = len(group['hosts'])
     emptied = [n for n in cluster.in_use if n not in kept]
     emptied.sort(key=lambda n: (len(cluster.on[n]), cluster.load[n], n))
     moves = []
@@ -388,6 +387,11 @@ def _finish(cluster, kept, group_report, lower_bound, max_moves):
                 server.id, name, placed[server.id],
                 'empties %s (%d of its %d servers)'
                 % (name, number, len(servers))))
+    gone = set(chosen)
+    for group in group_report:
+        group['hosts_in_use_after'] = sum(1 for n in group['hosts']
+                                          if n not in gone)
+        group['hosts'] = len(group['hosts'])
     return ConsolidationPlan(
         moves=moves, hosts_emptied=chosen,
         hosts_in_use_before=len(cluster.in_use),

@@ -234,6 +234,8 @@ class ConsolidationPlannerTest(base.TestCase):
         plan, moves = plan_of(hosts, servers, max_moves=1)
         self.assertEqual(1, len(moves))
         self.assertEqual(1, len(plan.hosts_emptied))
+        self.assertEqual(2, plan.hosts_in_use_after)
+        self.assertEqual(2, plan.groups[0]['hosts_in_use_after'])
         self.assertEqual([], replay(plan, hosts, servers))
 
     def test_measured_cpu_limit_is_honoured(self):
