@@ -33,13 +33,14 @@ The planner then, per group:
    server larger than most hosts have room for (it would fit nowhere
    else), then the most loaded (fewer servers move); the others are to be
    emptied;
-2. places the servers of the hosts to empty, all at once, largest first
-   (the sum over resource classes of the server's share of an average
-   allowance; fewer candidates first among equals), each on the kept host
-   with the least room left in the scope's scarcest resource (a resource
-   class, or the measured CPU under a CPU limit) that accepts it
-   (best-fit decreasing): candidates, caps per resource class,
-   anti-affinity, the CPU limit;
+2. places the servers of the hosts to empty, all at once, those with
+   fewer candidates first (pinned to a zone before free in a domain, so
+   that free ones do not take the room only pinned ones can use), largest
+   first among them (the sum over resource classes of the server's share
+   of an average allowance), each on the kept host with the least room
+   left in the scope's scarcest resource (a resource class, or the
+   measured CPU under a CPU limit) that accepts it (best-fit decreasing):
+   candidates, caps per resource class, anti-affinity, the CPU limit;
 3. for a server no kept host accepts, makes room on the kept hosts with
    the most room: servers planned onto the host go elsewhere, then, within
    5 % more moves than the servers of emptied hosts, the host's own
@@ -235,7 +236,7 @@ def _initial_kept(cluster, names, bound, parts):
 
 def _order(cluster, servers):
     return sorted(servers, key=lambda s: (
-        -cluster.size(s), len(s.candidates), s.id))
+        len(s.candidates), -cluster.size(s), s.id))
 
 
 def _pack(cluster, in_use, kept, extra_moves):
