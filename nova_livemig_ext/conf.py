@@ -221,6 +221,23 @@ of each process reads every inventory it lists before it answers. Not used
 when ``inventory_cache_seconds`` is 0.
 """),
     cfg.FloatOpt(
+        'placement_read_timeout',
+        default=30.0,
+        min=0,
+        help="""
+Seconds each placement read of the plugin (the scheduler filter's and
+weigher's usage read, and every os-livemig API read) may wait for an
+answer when nova's ``[placement] timeout`` is unset.
+
+nova leaves ``[placement] timeout`` unset by default, and keystoneauth
+then waits as long as the TCP connection lives: a placement that accepts
+connections but never answers would hold a live migration's scheduling
+or an API request without end. When ``[placement] timeout`` is set, it
+bounds the plugin's reads and this option is not used. A read that times
+out is not retried: the migration gets no destination, the API answers
+503. 0 leaves the plugin's reads unbounded, as nova's own are.
+"""),
+    cfg.FloatOpt(
         'weigher_multiplier',
         default=10.0,
         help="""

@@ -17,4 +17,9 @@ host, which rules refuse the move whatever the hosts' usage (placement's
 traits and zones, nova's filters, zone, domain, the conductor's checks);
 the planners then do the arithmetic of usage as planned moves land, with
 the same caps as ``vacant_resources``, and the server groups.
+
+``drain`` empties one host; ``consolidation`` empties as many hosts as the
+rules allow (with ``bound``, the lower bound it is judged against, and
+``packing``, its best-fit placement); ``balance`` lowers the spread of
+utilization; ``scope`` holds what the last two share.
 """

@@ -37,10 +37,12 @@ once more, unless those options already retry that kind of error:
 The pause before that one retry is ``connect_retry_delay`` or
 ``status_code_retry_delay`` when set, else :data:`RETRY_DELAY_SECONDS`. A
 read that timed out is not retried. Each attempt is bounded by
-``[placement] timeout`` (keystoneauth's session option; unset, it waits
-as long as the connection lives), so a read takes at most two attempts
-and one pause: then the caller gets :class:`PlacementUnavailable`, a 503
-from the API.
+``[placement] timeout`` (keystoneauth's session option) when it is set,
+else by ``[livemig_ext] placement_read_timeout`` (30 s by default; nova
+leaves ``[placement] timeout`` unset, and keystoneauth would then wait as
+long as the connection lives), so a read takes at most two attempts and
+one pause: then the caller gets :class:`PlacementUnavailable`, a 503 from
+the API.
 """
 
 from concurrent import futures
@@ -49,6 +51,7 @@ import os
 import threading
 import time
 
+from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 import nova.conf
 from nova import context as nova_context
@@ -78,11 +81,51 @@ class PlacementUnavailable(Exception):
     """Placement failed or could not be reached."""
 
 
+def read_timeout():
+    """Seconds one attempt may wait, or None for keystoneauth's own.
+
+    ``[placement] timeout`` when set (keystoneauth's session applies it);
+    else ``[livemig_ext] placement_read_timeout``, 0 meaning unbounded.
+    """
+    if CONF.placement.timeout is not None:
+        return None
+    try:
+        seconds = CONF.livemig_ext.placement_read_timeout
+    except Exception:
+        # The group is registered by whoever loads the plugin; a read
+        # before that (a tool importing this module) keeps nova's way.
+        return None
+    return seconds or None
+
+
+def _takes_timeout(client):
+    """Whether ``client`` reads through nova's get() and a ksa adapter.
+
+    nova's report client's get() takes no timeout; the keystoneauth adapter
+    it reads through takes one per request. When something has put its
+    own get() in the place of nova's (nova's functional test fixture
+    does, to reach an in-process placement), that get() is used as it
+    is.
+    """
+    get = getattr(type(client), 'get', None)
+    # A replacement made with functools.wraps keeps nova's name and says
+    # what it wraps.
+    return (getattr(get, '__qualname__', None) == 'SchedulerReportClient.get'
+            and not hasattr(get, '__wrapped__')
+            and isinstance(getattr(client, '_client', None),
+                           ks_adapter.Adapter))
+
+
 def _attempt(client, ctxt, url, version):
     """One GET; (response, None), or (None, the connection failure)."""
+    timeout = read_timeout()
     try:
-        return client.get(url, version=version,
-                          global_request_id=ctxt.global_id), None
+        if timeout is None or not _takes_timeout(client):
+            return client.get(url, version=version,
+                              global_request_id=ctxt.global_id), None
+        return client._client.get(
+            url, microversion=version, global_request_id=ctxt.global_id,
+            timeout=timeout), None
     except ks_exc.ConnectFailure as exc:
         return None, exc
     except Exception as exc:

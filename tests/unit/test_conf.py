@@ -97,7 +97,8 @@ class ConfTest(base.TestCase):
              'disk_max_utilization', 'same_availability_zone',
              'migration_domain_key', 'migration_domain_mode', 'apply_to',
              'weigher_strategy', 'weigher_multiplier',
-             'inventory_cache_seconds', 'inventory_cache_prime'}, names)
+             'inventory_cache_seconds', 'inventory_cache_prime',
+             'placement_read_timeout'}, names)
         for opt in opts:
             self.assertIsInstance(opt, cfg.Opt)
             self.assertTrue(opt.help.strip(), opt.name)

@@ -16,10 +16,18 @@ Placement itself is a remote service: here its client is replaced by a
 stub that records the request; the functional tests use real placement.
 """
 
+import socket
+import threading
+import time
+
+from keystoneauth1 import adapter as ks_adapter
+from keystoneauth1 import session as ks_session
 from nova import context as nova_context
+from nova.scheduler.client import report
 
 from nova_livemig_ext.constraints import base as cbase
 from nova_livemig_ext import usage
+from nova_livemig_ext.usage import placement
 from tests.unit import base
 
 
@@ -357,3 +365,106 @@ class InventoryCacheTest(base.TestCase):
         self.cache._start = lambda target, *args: started.append(target)
         self.cache._after_fork()
         self.assertEqual([], started)
+
+
+class SilentPlacement:
+    """A loopback server that accepts connections and never answers.
+
+    What a placement behind a hung proxy, or one stuck on its database,
+    looks like to a client.
+    """
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(8)
+        self.held = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d' % self.sock.getsockname()[1]
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _addr = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for conn in self.held:
+            conn.close()
+
+
+class PlacementTimeoutTest(base.TestCase):
+    """A placement that never answers: every read ends, 503 for the API.
+
+    Through nova's own report client and a real keystoneauth adapter and
+    session, to a real socket on loopback.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.placement = SilentPlacement()
+        self.addCleanup(self.placement.close)
+        self.ctxt = nova_context.get_admin_context()
+
+    def client(self, session_timeout=None):
+        adapter = ks_adapter.Adapter(
+            session=ks_session.Session(timeout=session_timeout),
+            service_type='placement',
+            endpoint_override=self.placement.url)
+        self.useFixture(base.fixtures.MockPatch(
+            'nova.scheduler.client.report.report_client_singleton',
+            return_value=report.SchedulerReportClient(adapter=adapter)))
+
+    def read(self, wait=10):
+        """placement.get in a thread: (seconds, its error), or a failure."""
+        outcome = {}
+
+        def run():
+            start = time.monotonic()
+            try:
+                placement.get(self.ctxt, '/resource_providers')
+            except placement.PlacementUnavailable as exc:
+                outcome['error'] = exc
+            outcome['seconds'] = time.monotonic() - start
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        thread.join(wait)
+        if thread.is_alive():
+            self.fail('the placement read was still waiting after %d s' %
+                      wait)
+        return outcome['seconds'], outcome.get('error')
+
+    def test_unset_placement_timeout_is_bounded_by_the_plugin(self):
+        self.flags(placement_read_timeout=0.5)
+        self.client()
+        seconds, error = self.read()
+        self.assertIsNotNone(error)
+        self.assertIn('timed out', str(error))
+        # One attempt: a read that timed out is not retried.
+        self.assertLess(seconds, 2.0)
+        self.assertGreaterEqual(seconds, 0.5)
+
+    def test_placement_timeout_wins_when_set(self):
+        # nova builds its session with [placement] timeout; the plugin's
+        # own bound then does not apply, not even a longer one.
+        self.flags(placement_read_timeout=60)
+        self.flags(group='placement', timeout=0.3)
+        self.client(session_timeout=0.3)
+        seconds, error = self.read()
+        self.assertIn('timed out', str(error))
+        self.assertLess(seconds, 2.0)
+        self.assertIsNone(placement.read_timeout())
+
+    def test_zero_leaves_reads_to_keystoneauth(self):
+        self.flags(placement_read_timeout=0)
+        self.assertIsNone(placement.read_timeout())
+        self.flags(placement_read_timeout=30)
+        self.assertEqual(30, placement.read_timeout())

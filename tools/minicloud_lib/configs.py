@@ -192,9 +192,9 @@ enabled = False
 {_authtoken('nova')}
 [placement]
 {_service_auth('placement')}
-# Bounds each placement read of nova and of the plugin (unset, a read
-# waits as long as its connection lives).
-timeout = 30
+# timeout is left unset, as nova's default: the plugin's reads are then
+# bounded by [livemig_ext] placement_read_timeout (30 s), and the end-to-end
+# tests read through that path with real keystone tokens.
 [neutron]
 {_service_auth('nova')}
 [glance]
