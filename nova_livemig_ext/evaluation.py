@@ -134,9 +134,10 @@ class _Chain:
     filters: tuple
     weighers: tuple
     config: livemig_conf.Config
-    # LiveMigrationDestinationFilter is enabled and judges live migrations
-    # (``[livemig_ext] apply_to``).
-    judges_live_migrations: bool
+
+    def judges(self, kind):
+        """Whether the constraints judge moves of ``kind`` (apply_to)."""
+        return kind in self.config.apply_to
 
 
 def _chain():
@@ -174,9 +175,7 @@ def _build_chain():
             CONF.filter_scheduler.weight_classes))
     livemig_conf.register_opts(CONF)
     config = livemig_conf.load(CONF)
-    return _Chain(filters=filters, weighers=weighers, config=config,
-                  judges_live_migrations=(
-                      livemig_conf.LIVE_MIGRATION in config.apply_to))
+    return _Chain(filters=filters, weighers=weighers, config=config)
 
 
 # nova's filters and weighers that look at the instances of each host, and
@@ -245,23 +244,13 @@ def explain(ctxt, server_id, host=None):
     spec = servers.prepare_spec(ctxt, found)
     if _needs_instances(chain, spec):
         cell_hosts.instances = servers.instances_by_host(ctxt, found.cell)
-    move = moves.build_move(chain.config, spec, 'live-migration',
-                            instance.host,
-                            cell_hosts.aggregates.get(instance.host, []))
-    states = _host_states(found, cell_hosts, host)
-    reasons = collections.defaultdict(list)
-    accepted, resources = _placement(ctxt, spec, states, cell_hosts, move,
-                                     reasons)
-    request = moves.JudgedRequest(chain.config, move, ctxt, resources,
-                                  read_for={hs.uuid for hs in accepted})
-    if chain.judges_live_migrations:
-        request.remember(spec)
-    else:
-        moves.not_judged(spec)
-    _filters(chain, request, spec, accepted, reasons)
-    eligible = [hs for hs in accepted if not reasons[hs.host]]
+    states = host_states(found.cell, cell_hosts, instance.host, host)
+    judgement = judge(ctxt, chain, spec, cell_hosts, states,
+                      livemig_conf.LIVE_MIGRATION, instance.host)
+    move, reasons = judgement.move, judgement.reasons
+    eligible = [hs for hs in judgement.accepted if not reasons[hs.host]]
     ranked = _rank(chain, spec, eligible)
-    _conductor(cell_hosts, instance.host, ranked, reasons)
+    conductor(cell_hosts, instance.host, [w.obj for w in ranked], reasons)
 
     destinations = {hs.host: Destination(hs.host, reasons[hs.host])
                     for hs in states}
@@ -310,12 +299,15 @@ def _server(found, move, spec):
     }
 
 
-def _host_states(found, cell_hosts, only):
-    """nova's HostStates of every other compute host of the cell."""
+def host_states(cell, cell_hosts, source, only=None):
+    """nova's HostStates of every compute host of the cell but ``source``.
+
+    :param only: the one host to build, if not None.
+    """
     states = []
     seen = set()
     for node in sorted(cell_hosts.nodes, key=lambda n: (n.host, n.id)):
-        if node.host == found.instance.host or (only and node.host != only):
+        if node.host == source or (only and node.host != only):
             continue
         service = cell_hosts.services.get(node.host)
         if service is None or node.host in seen:
@@ -324,11 +316,66 @@ def _host_states(found, cell_hosts, only):
             continue
         seen.add(node.host)
         hs = host_manager.HostState(node.host, node.hypervisor_hostname,
-                                    found.cell.uuid)
+                                    cell.uuid)
         hs.update(node, dict(service), cell_hosts.aggregates.get(
             node.host, []), cell_hosts.instances.get(node.host, {}))
         states.append(hs)
     return states
+
+
+@dataclasses.dataclass
+class Judgement:
+    """What nova's scheduler stages say of one request on some hosts.
+
+    :param move: the engine's Move.
+    :param accepted: the HostStates placement accepted (each with its
+        allocation candidates).
+    :param reasons: host -> [Reason], in the order the stages refused
+        (empty for a host every stage accepts).
+    :param resources: provider uuid -> {resource class: Resource}, the
+        usage the stages judged on.
+    :param request: the JudgedRequest the constraints ran with.
+    """
+
+    move: base.Move
+    accepted: list
+    reasons: dict
+    resources: dict
+    request: moves.JudgedRequest
+
+    def eligible(self):
+        """The accepted HostStates no stage refuses."""
+        return [hs for hs in self.accepted if not self.reasons[hs.host]]
+
+
+def judge(ctxt, chain, spec, cell_hosts, states, kind, source):
+    """Placement, nova's filters and the constraints, as the scheduler runs.
+
+    The one judging of the explain API, the drain planner and (through
+    :class:`moves.JudgedRequest`) the scheduler filter. Weighers and the
+    conductor's checks are the callers' to add.
+
+    :param spec: the request spec prepared as nova's conductor sends it
+        (:func:`servers.prepare_spec`); nova's request filters change it.
+    :param states: the HostStates to judge (:func:`host_states`).
+    :param kind: ``live-migration`` or ``evacuation``.
+    :returns: a :class:`Judgement`.
+    :raises usage.UsageUnavailable: placement failed.
+    """
+    move = moves.build_move(chain.config, spec, kind, source,
+                            cell_hosts.aggregates.get(source, []))
+    reasons = collections.defaultdict(list)
+    accepted, resources = _placement(ctxt, spec, states, cell_hosts, move,
+                                     reasons)
+    request = moves.JudgedRequest(chain.config, move, ctxt, resources,
+                                  read_for={hs.uuid for hs in accepted})
+    judged = chain.judges(kind)
+    if judged:
+        request.remember(spec)
+    else:
+        moves.not_judged(spec)
+    _filters(chain, request, spec, accepted, reasons, judged)
+    return Judgement(move, accepted, reasons, resources, request)
 
 
 def _placement(ctxt, spec, states, cell_hosts, move, reasons):
@@ -505,12 +552,15 @@ def _filter_reason(name, hs, spec):
     return Reason('nova:%s' % name, message, details)
 
 
-def _filters(chain, request, spec, accepted, reasons):
-    """nova's enabled filters in order, each on every accepted host."""
+def _filters(chain, request, spec, accepted, reasons, judged):
+    """nova's enabled filters in order, each on every accepted host.
+
+    :param judged: whether LiveMigrationDestinationFilter judges the move.
+    """
     for host_filter in chain.filters:
         name = type(host_filter).__name__
         if name == FILTER_NAME:
-            if chain.judges_live_migrations:
+            if judged:
                 _constraints(chain, request, accepted, reasons)
             continue
         try:
@@ -551,11 +601,14 @@ def _rank(chain, spec, eligible):
         list(chain.weighers), eligible, spec)
 
 
-def _conductor(cell_hosts, source, ranked, reasons):
-    """nova's conductor's checks of a chosen host, before the move.
+def conductor(cell_hosts, source, chosen, reasons):
+    """nova's conductor's checks of a chosen live-migration host.
 
     The conductor tries the scheduler's choice, and on failure asks again
-    without it: a host failing these is never the destination.
+    without it: a host failing these is never the destination. Evacuations
+    have no such checks.
+
+    :param chosen: HostStates the scheduler may choose.
     """
     nodes = {}
     for node in cell_hosts.nodes:
@@ -563,8 +616,7 @@ def _conductor(cell_hosts, source, ranked, reasons):
     source_node = nodes.get(source)
     if source_node is None:
         return
-    for weighed in ranked:
-        hs = weighed.obj
+    for hs in chosen:
         node = nodes[hs.host]
         if node.hypervisor_type != source_node.hypervisor_type:
             reasons[hs.host].append(Reason(

@@ -47,6 +47,7 @@ ROUTES = {
     '/hosts': {'GET': hosts.list_hosts},
     '/hosts/{host}': {'GET': hosts.show_host},
     '/hosts/{host}/servers': {'GET': hosts.list_servers},
+    '/hosts/{host}/drain-plan': {'GET': hosts.drain_plan},
     '/servers/{server_id}/destinations': {'GET': servers.destinations},
 }
 

@@ -18,6 +18,9 @@ import webob.exc
 
 from nova_livemig_ext.api import params
 from nova_livemig_ext.api import policies
+from nova_livemig_ext import conf as livemig_conf
+from nova_livemig_ext import evaluation
+from nova_livemig_ext import plans
 from nova_livemig_ext.usage import hosts as host_usage
 
 
@@ -130,3 +133,21 @@ def list_servers(req, context, host):
     if links:
         body['servers_links'] = links
     return body
+
+
+def drain_plan(req, context, host):
+    """GET /hosts/{host}/drain-plan: a destination for each of its servers."""
+    policies.authorize(context, policies.HOSTS_DRAIN_PLAN)
+    query = params.parse(
+        req, strategy=params.choice(livemig_conf.SPREAD, livemig_conf.PACK),
+        move=params.choice(livemig_conf.LIVE_MIGRATION,
+                           livemig_conf.EVACUATION))
+    try:
+        plan = plans.drain_plan(context, host,
+                                strategy=query.get('strategy'),
+                                kind=query.get('move'))
+    except host_usage.HostNotFound as exc:
+        raise _host_not_found(host) from exc
+    except evaluation.CannotMove as exc:
+        raise webob.exc.HTTPConflict(explanation=str(exc)) from exc
+    return {'drain_plan': plan}

@@ -40,6 +40,17 @@ def _text(name, value):
     return value
 
 
+def choice(*values):
+    """A parser accepting one of ``values``."""
+    def parse(name, value):
+        if value not in values:
+            raise webob.exc.HTTPBadRequest(
+                explanation='Invalid query parameter %s=%s: it must be one '
+                            'of %s.' % (name, value, ', '.join(values)))
+        return value
+    return parse
+
+
 LIMIT = _limit
 TEXT = _text
 

@@ -28,6 +28,7 @@ HOSTS_LIST = 'livemig_ext:hosts:list'
 HOSTS_SHOW = 'livemig_ext:hosts:show'
 HOSTS_SERVERS = 'livemig_ext:hosts:servers'
 SERVERS_DESTINATIONS = 'livemig_ext:servers:destinations'
+HOSTS_DRAIN_PLAN = 'livemig_ext:hosts:drain_plan'
 
 BASE_PATH = '/os-livemig'
 
@@ -65,6 +66,15 @@ rules = [
         operations=[{'method': 'GET',
                      'path': BASE_PATH + '/servers/{server_id}/'
                                          'destinations'}],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=HOSTS_DRAIN_PLAN,
+        check_str=ADMIN,
+        description='Plan the drain of a compute host: a destination for '
+                    'every server on it, judged as nova\'s scheduler '
+                    'would, or the reasons it has none.',
+        operations=[{'method': 'GET',
+                     'path': BASE_PATH + '/hosts/{host}/drain-plan'}],
         scope_types=['project']),
 ]
 

@@ -78,10 +78,39 @@ class Host:
 
 @dataclasses.dataclass
 class Move:
+    """One server's move, or why it has none.
+
+    :param reasons: sentences, for a server without a destination.
+    :param refusals: host -> :class:`Refusal` of the candidate hosts the
+        moves planned before it ruled out.
+    """
+
     server_id: str
     name: str
     destination: str | None
     reasons: list = dataclasses.field(default_factory=list)
+    refusals: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Refusal:
+    """Why a candidate host cannot take a server once earlier moves land.
+
+    :param rule: ``vacant_resources`` (a cap), ``placement`` (capacity)
+        or ``anti_affinity`` (a member of the server's group).
+    """
+
+    rule: str
+    message: str
+    details: dict = dataclasses.field(default_factory=dict)
+
+    def __str__(self):
+        return self.message
+
+
+VACANT_RESOURCES = 'vacant_resources'
+PLACEMENT = 'placement'
+ANTI_AFFINITY = 'anti_affinity'
 
 
 @dataclasses.dataclass
@@ -105,21 +134,43 @@ class _Load:
 
     def refusal(self, server, demand):
         """Why ``server`` cannot land here now, or None."""
+        refusal = self.refusal_of(server, demand)
+        return None if refusal is None else refusal.message
+
+    def refusal_of(self, server, demand):
+        """The :class:`Refusal` of ``server`` here now, or None.
+
+        Caps may not exceed 1 (the options and aggregate overrides are
+        fractions), but capacity is checked as well, as placement does.
+        """
         if server.anti_affinity and server.anti_affinity in self.groups:
-            return ('a member of anti-affinity group %s is or will be there'
-                    % server.anti_affinity)
+            return Refusal(
+                ANTI_AFFINITY, 'a member of anti-affinity group %s is or '
+                'will be there' % server.anti_affinity,
+                {'server_group': server.anti_affinity})
         for rc, amount in sorted(demand.items()):
             capacity = self.host.capacity.get(rc)
             if capacity is None:
-                return '%s: requested %g, the host has none' % (rc, amount)
-            allowed = self.host.caps.get(rc, 1.0) * capacity
-            if self.used.get(rc, 0) + amount > allowed + EPSILON:
-                return ('%s: requested %g, allowed %g of capacity %g at %g '
-                        '(used %g with the moves planned before)'
-                        % (rc, amount, max(allowed - self.used.get(rc, 0),
-                                           0),
-                           capacity, self.host.caps.get(rc, 1.0),
-                           self.used.get(rc, 0)))
+                return Refusal(
+                    PLACEMENT, '%s: requested %g, the host has none'
+                    % (rc, amount), {'resource_class': rc,
+                                     'requested': amount})
+            used = self.used.get(rc, 0)
+            cap = self.host.caps.get(rc, 1.0)
+            allowed = min(cap, 1.0) * capacity
+            if used + amount > allowed + EPSILON:
+                # placement judges before the constraints do.
+                rule = (PLACEMENT if used + amount > capacity + EPSILON
+                        else VACANT_RESOURCES)
+                return Refusal(
+                    rule, '%s: requested %g, allowed %g of capacity %g at '
+                    '%g (used %g with the moves planned before)'
+                    % (rc, amount, max(allowed - used, 0), capacity,
+                       cap, used),
+                    {'resource_class': rc, 'requested': amount,
+                     'allowed': max(allowed - used, 0),
+                     'capacity': capacity, 'max_utilization': cap,
+                     'used': used})
         return None
 
     def headroom_after(self, demand):
@@ -184,14 +235,16 @@ def _place(server, loads, strategy):
             ['no other host'])
     best = None
     reasons = []
+    refusals = {}
     for name in sorted(server.candidates):
         load = loads.get(name)
         if load is None:
             continue
         demand = server.candidates[name] or server.demand
-        refusal = load.refusal(server, demand)
+        refusal = load.refusal_of(server, demand)
         if refusal:
             reasons.append('%s: %s' % (name, refusal))
+            refusals[name] = refusal
             continue
         headroom = load.headroom_after(demand)
         key = -headroom if strategy == SPREAD else headroom
@@ -199,7 +252,7 @@ def _place(server, loads, strategy):
             best = (key, name, demand)
     if best is None:
         reasons += ['%s: %s' % item for item in sorted(server.refused.items())]
-        return Move(server.id, server.name, None, reasons)
+        return Move(server.id, server.name, None, reasons, refusals)
     _key, name, demand = best
     loads[name].land(server, demand)
     return Move(server.id, server.name, name)

@@ -108,21 +108,114 @@ def prepare_spec(ctxt, found):
     """
     from nova.network import neutron
 
+    port_res_req, req_lvl_params = (
+        neutron.API().get_requested_resource_for_instance(
+            ctxt, found.instance.uuid))
+    return _prepare(ctxt, found, port_res_req, req_lvl_params)
+
+
+def _prepare(ctxt, found, port_res_req, req_lvl_params):
     spec = found.spec
     instance = found.instance
     spec.reset_forced_destinations()
-    port_res_req, req_lvl_params = (
-        neutron.API().get_requested_resource_for_instance(
-            ctxt, instance.uuid))
     spec.requested_resources = port_res_req
     spec.request_level_params = req_lvl_params
     if 'pci_requests' not in spec or spec.pci_requests is None:
         spec.pci_requests = instance.pci_requests
     spec.generate_request_groups_from_pci_requests()
-    scheduler_utils.setup_instance_group(ctxt, spec)
+    if 'instance_group' in spec and spec.instance_group:
+        # NOTE: nova's helper reads the group's members and hosts, and
+        # the group of the instance: only for a server in a group.
+        scheduler_utils.setup_instance_group(ctxt, spec)
     spec.requested_destination = objects.Destination(cell=found.cell)
     spec.ignore_hosts = [instance.host]
     return spec
+
+
+@dataclasses.dataclass
+class HostServers:
+    """The servers on one host, for a plan that moves them all.
+
+    :param cell: the host's cell mapping.
+    :param servers: [:class:`Server`] with their request specs prepared as
+        nova's conductor sends them, oldest first.
+    :param without_spec: instances nova has no request spec for.
+    """
+
+    cell: 'objects.CellMapping'
+    servers: list
+    without_spec: list
+
+
+def host_servers(ctxt, cell, host):
+    """Every server on ``host`` with its request spec prepared, in bulk.
+
+    One query in the cell (the instances with their flavors, NUMA
+    topologies and PCI requests), one on the API database (the request
+    specs), one network API call (the ports' resource requests, with one
+    more for neutron's extensions), and nova's group reads for each
+    server in a server group.
+    """
+    with nova_context.target_cell(ctxt, cell) as cctxt:
+        with host_usage._reads(cctxt, cell=cell):
+            instances = objects.InstanceList.get_by_filters(
+                cctxt, {'host': host, 'deleted': False},
+                sort_keys=['created_at', 'id'], sort_dirs=['asc', 'asc'],
+                expected_attrs=['flavor', 'numa_topology', 'pci_requests',
+                                'system_metadata'])
+    uuids = [instance.uuid for instance in instances]
+    specs = {spec.instance_uuid: spec for spec in
+             objects.RequestSpec.get_by_instance_uuids(ctxt, uuids)}
+    ports = port_resource_requests(ctxt, [u for u in uuids if u in specs])
+    found = []
+    without = []
+    for instance in instances:
+        spec = specs.get(instance.uuid)
+        if spec is None:
+            without.append(instance)
+            continue
+        server = Server(instance, cell, spec)
+        _prepare(ctxt, server, *ports[instance.uuid])
+        found.append(server)
+    return HostServers(cell, found, without)
+
+
+def port_resource_requests(ctxt, instance_uuids):
+    """uuid -> (RequestGroups, RequestLevelParams) of the servers' ports.
+
+    nova's ``get_requested_resource_for_instance`` for many servers: one
+    port listing for all of them rather than one per server.
+    """
+    from nova.network import constants
+    from nova.network import neutron
+
+    result = {uuid: ([], objects.RequestLevelParams())
+              for uuid in instance_uuids}
+    if not instance_uuids:
+        return result
+    api = neutron.API()
+    client = neutron.get_client(ctxt, admin=True)
+    data = client.list_ports(
+        device_id=list(instance_uuids),
+        fields=['id', 'device_id', constants.RESOURCE_REQUEST])
+    ports = [port for port in data.get('ports', [])
+             if port.get(constants.RESOURCE_REQUEST)]
+    if not ports:
+        return result
+    extended = api.has_extended_resource_request_extension(ctxt, client)
+    for port in ports:
+        groups, params = result[port['device_id']]
+        request = port[constants.RESOURCE_REQUEST]
+        if extended:
+            groups.extend(objects.RequestGroup.from_extended_port_request(
+                context=None, port_resource_request=request))
+            params.extend_with(objects.RequestLevelParams.from_port_request(
+                port_resource_request=request))
+        else:
+            groups.append(objects.RequestGroup.from_port_request(
+                context=None, port_uuid=port['id'],
+                port_resource_request=request))
+    return result
 
 
 def instances_by_host(ctxt, cell):
