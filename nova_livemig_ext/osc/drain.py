@@ -31,8 +31,9 @@ def reasons_text(reasons):
     parts = []
     for reason in reasons or ():
         if isinstance(reason, dict):
-            parts.append('%s: %s' % (reason.get('constraint'),
-                                     reason.get('message')))
+            parts.append('%s%s: %s' % (
+                '%s: ' % reason['host'] if reason.get('host') else '',
+                reason.get('constraint'), reason.get('message')))
         else:
             parts.append(str(reason))
     return '; '.join(parts)
@@ -48,6 +49,7 @@ class Planned:
         self.reasons = reasons_text(entry.get('reasons'))
         self.kind = kind
         self.status = (server or {}).get('status')
+        self.task_state = (server or {}).get('task_state')
         self.move = executor.Move(self.server_id, self.name, host,
                                   self.destination, kind)
 
@@ -60,6 +62,8 @@ class Planned:
         return self.destination is None and self.movable
 
     def note(self):
+        if self.task_state in executor.MOVING_TASK_STATES[self.kind]:
+            return 'being moved already: followed to its end'
         if self.status is not None and not self.movable:
             return 'left alone: ' + executor.not_movable(self.status,
                                                          self.kind)
@@ -145,12 +149,16 @@ class DrainHost(command.Lister):
         nova = compute.Compute(client)
         host = parsed_args.host
         service = self._service(nova, host, parsed_args.evacuate)
-        body = client.get('/hosts/%s/drain-plan' % host)['drain_plan']
         kind = (compute.EVACUATION if parsed_args.evacuate
                 else compute.LIVE_MIGRATION)
+        body = client.get('/hosts/%s/drain-plan' % host,
+                          move=kind)['drain_plan']
         servers = nova.servers_on(host)
+        # In the plan's order; the servers it cannot move after the others.
+        entries = sorted(body['moves'], key=lambda m: (
+            m.get('order') is None, m.get('order') or 0))
         planned = [Planned(entry, host, kind, servers.get(entry['server_id']))
-                   for entry in body['moves']]
+                   for entry in entries]
         unplanned = sorted(set(servers) - {p.server_id for p in planned})
         if unplanned:
             self.log.warning('Servers on %s the plan does not list (booted '

@@ -146,8 +146,8 @@ class Executor:
 
     def __init__(self, nova, max_concurrent=2, follow_plan=False,
                  stop_on_error=False, wait=True, timeout=600,
-                 progress=None, poll_seconds=POLL_SECONDS,
-                 clock=time.monotonic, sleep=time.sleep):
+                 progress=None, poll_seconds=None,
+                 clock=None, sleep=None):
         if max_concurrent < 1:
             raise ValueError('max_concurrent must be at least 1')
         self.nova = nova
@@ -157,9 +157,10 @@ class Executor:
         self.wait = wait
         self.timeout = timeout
         self.progress = progress or Progress()
-        self.poll_seconds = poll_seconds
-        self.clock = clock
-        self.sleep = sleep
+        self.poll_seconds = (POLL_SECONDS if poll_seconds is None
+                             else poll_seconds)
+        self.clock = clock or time.monotonic
+        self.sleep = sleep or _sleep
         self.interrupted = 0
         self.stopped_because = None
         # The move being started and, once nova may have been asked, the
@@ -368,6 +369,10 @@ def _still_running(flight):
         ' (migration %s, %s)' % (flight.migration['id'],
                                  flight.migration['status'])
         if flight.migration else '')
+
+
+def _sleep(seconds):
+    time.sleep(seconds)
 
 
 def _last_id(migrations):

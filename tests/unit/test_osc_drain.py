@@ -81,13 +81,14 @@ class DrainTest(osc_base.TestCommand):
             ('s1', 'host2'), ('s2', 'host3'), ('s3', 'host2'),
             ('s4', 'host3'))
         code, rows = self.drain('host1', '--reason', 'BIOS update')
-        self.client.get.assert_called_once_with('/hosts/host1/drain-plan')
+        self.client.get.assert_called_once_with('/hosts/host1/drain-plan',
+                                                move='live-migration')
         self.assertEqual(0, code)
         self.assertEqual('livemig drain: BIOS update',
                          self.nova.disabled_with)
         self.assertEqual(['completed'] * 3 + ['left alone'],
                          [r['Result'] for r in rows])
-        self.assertEqual(('host1', None), (rows[3]['From'], rows[3]['To']))
+        self.assertEqual(('host1', ''), (rows[3]['From'], rows[3]['To']))
         self.assertIn('cold-migrated', rows[3]['Detail'])
         # The disable comes before the first move.
         names = [c[0] for c in self.nova.calls]
