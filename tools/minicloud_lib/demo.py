@@ -197,11 +197,15 @@ def host_views(conn):
 
 
 def rank_one(conn, server_id):
-    """The host the destinations API ranks first for a server."""
+    """The hosts the destinations API ranks first for a server.
+
+    Hosts of equal weight share rank 1 (say, two empty hosts): nova's
+    scheduler may pick either.
+    """
     body = conn.compute.get(
         '/os-livemig/servers/%s/destinations' % server_id).json()
-    ranked = [d for d in body['destinations'] if d['rank'] == 1]
-    return ranked[0]['host'] if ranked else None
+    return ' or '.join(d['host'] for d in body['destinations']
+                       if d['rank'] == 1) or None
 
 
 def ranking(conn, candidates, flavor):
