@@ -333,8 +333,17 @@ class Executor:
         move = flight.move
         status = flight.migration['status'] if flight.migration else None
         moved = server['host'] != move.source
+        # A move keeps the server's state (an evacuation rebuilds one in
+        # ERROR as ACTIVE).
+        kept = server['status'] in (flight.status_before or
+                                    server['status'], 'ACTIVE')
         if moved and server['status'] in MOVABLE[move.kind] and (
                 status is None or status in compute.SUCCEEDED):
+            if not kept:
+                return Outcome(move, FAILED, server['host'], elapsed, (
+                    '%s, but the server is %s (it was %s)' % (
+                        _migration_text(flight) or 'moved',
+                        server['status'], flight.status_before)))
             return Outcome(move, COMPLETED, server['host'], elapsed,
                            _migration_text(flight))
         if status is None and not moved:

@@ -280,3 +280,19 @@ class ExecutorTest(testtools.TestCase):
     def test_at_least_one_in_flight(self):
         self.assertRaises(ValueError, executor.Executor, self.nova,
                           max_concurrent=0)
+
+    def test_a_move_that_changes_the_server_state_is_a_failure(self):
+        # nova from 2.95 stops evacuated servers: not what was asked.
+        self.servers(1)
+        real = self.nova.sleep
+
+        def stopped_on_arrival(seconds):
+            real(seconds)
+            server = self.nova.servers['s1']
+            if server['host'] != 'host1':
+                server['status'] = 'SHUTOFF'
+        self.nova.sleep = stopped_on_arrival
+        outcomes = self.run_moves(self.moves(compute.EVACUATION))
+        self.assertEqual(('failed', 'migration 1 done, but the server is '
+                          'SHUTOFF (it was ACTIVE)'),
+                         (outcomes['s1'].result, outcomes['s1'].detail))
