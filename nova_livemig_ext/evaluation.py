@@ -93,6 +93,9 @@ class Reason:
         return {'constraint': self.constraint, 'message': self.message,
                 'details': self.details}
 
+    def __str__(self):
+        return '%s: %s' % (self.constraint, self.message)
+
 
 @dataclasses.dataclass
 class Destination:

@@ -160,6 +160,9 @@ class DatabaseFaultTest(FaultsTestBase):
         self.assertUnavailable('/servers/%s/destinations' % self.server['id'],
                                'database did not answer',
                                'DBConnectionError')
+        self.assertUnavailable('/hosts/host1/drain-plan',
+                               'database did not answer',
+                               'DBConnectionError')
 
     def test_api_database_lost_mid_request_is_503_naming_it(self):
         self.api_database().lose()
@@ -178,6 +181,8 @@ class DatabaseFaultTest(FaultsTestBase):
                 'DBConnectionError')
         self.assertUnavailable('/servers/%s/destinations' % self.server['id'],
                                'database', 'did not answer')
+        self.assertUnavailable('/hosts/host1/drain-plan', 'database',
+                               'did not answer')
         status, body, _ = self.get('/hosts/host3')
         self.assertEqual(200, status, body)
 
@@ -242,6 +247,13 @@ class PlacementRetryTest(FaultsTestBase):
                       '503', body['serviceUnavailable']['message'])
         self.assertEqual(2, fault.calls)
         self.assertLess(elapsed, BOUND_SECONDS)
+
+    def test_drain_plan_when_placement_fails_is_503(self):
+        PlacementFault(self, re.compile(r'/allocation_candidates\?'),
+                       status=503, times=None)
+        self.assertUnavailable('/hosts/host1/drain-plan',
+                               'Placement answered GET '
+                               '/allocation_candidates with 503')
 
     def test_other_errors_are_not_retried(self):
         fault = PlacementFault(self, ALLOCATIONS, status=500, times=None)

@@ -93,6 +93,25 @@ class DrainPlannerTest(base.TestCase):
             big.reasons)
         self.assertEqual('h2', plan.moves[1].destination)
 
+    def test_refusals_name_the_rule_per_host(self):
+        hosts = [host('h2', used=6500),
+                 host('h3', ram=8192, used=7700, cap=1.0),
+                 host('h4', groups=['g'])]
+        s = server('x', 1024, ['h2', 'h3', 'h4'], anti_affinity='g')
+        (move,) = drain.plan_drain('h1', [s], hosts).moves
+        self.assertIsNone(move.destination)
+        self.assertEqual(
+            {'h2': drain.VACANT_RESOURCES, 'h3': drain.PLACEMENT,
+             'h4': drain.ANTI_AFFINITY},
+            {h: r.rule for h, r in move.refusals.items()})
+        self.assertEqual({'resource_class': RAM, 'requested': 1024,
+                          'allowed': 492.0, 'capacity': 8192,
+                          'max_utilization': 1.0, 'used': 7700},
+                         move.refusals['h3'].details)
+        # The sentences are those of refusal(), unchanged.
+        self.assertEqual(['%s: %s' % (h, move.refusals[h].message)
+                          for h in ('h2', 'h3', 'h4')], move.reasons)
+
     def test_server_no_rule_accepts_anywhere_carries_the_rules(self):
         s = drain.Server('x', {RAM: 1}, {}, refused={
             'h2': 'migration_domain: nfs-b', 'h3': 'placement: disabled'})
