@@ -47,11 +47,25 @@ class Client:
             return resp.json()
         raise exceptions.CommandError(_fault_message(resp))
 
-    def compute_get(self, path, microversion=None, **params):
-        """GET a path of nova's own compute API (not /os-livemig)."""
+    def compute_get(self, path, microversion=None, missing_ok=False,
+                    **params):
+        """GET a path of nova's own compute API (not /os-livemig).
+
+        :param missing_ok: answer None instead of raising on a 404.
+        """
         params = {k: v for k, v in params.items() if v is not None}
         resp = self._compute.get(path, params=params or None,
                                  microversion=microversion, raise_exc=False)
+        if resp.status_code == 200:
+            return resp.json()
+        if missing_ok and resp.status_code == 404:
+            return None
+        raise exceptions.CommandError(_fault_message(resp))
+
+    def compute_put(self, path, body, microversion=None):
+        """PUT to nova's own compute API; refusals become errors."""
+        resp = self._compute.put(path, json=body, microversion=microversion,
+                                 raise_exc=False)
         if resp.status_code == 200:
             return resp.json()
         raise exceptions.CommandError(_fault_message(resp))

@@ -19,9 +19,11 @@ from osc_lib.command import command
 from osc_lib import exceptions
 from oslo_utils import uuidutils
 
+from nova_livemig_ext.osc import compute
+
 # Live migrations at this microversion or later never force a host: nova's
 # scheduler, and its filters, judge every move.
-LIVE_MIGRATION_MICROVERSION = '2.68'
+LIVE_MIGRATION_MICROVERSION = compute.MOVE_MICROVERSION
 POLL_SECONDS = 2
 
 
@@ -136,11 +138,7 @@ class MigrateServer(command.ShowOne):
                     'no other compute host in its cell'))
         expected = (parsed_args.host if parsed_args.host
                     else eligible[0]['host'])
-        client.compute_post(
-            '/servers/%s/action' % server_id,
-            {'os-migrateLive': {'host': parsed_args.host,
-                                'block_migration': 'auto'}},
-            microversion=LIVE_MIGRATION_MICROVERSION)
+        compute.Compute(client).live_migrate(server_id, parsed_args.host)
         result = {'server': server_id, 'source': source,
                   'expected_destination': expected,
                   'why': _why(expected, eligible)}
@@ -185,14 +183,10 @@ def _why(host, eligible):
 def _wait(client, server_id, timeout):
     """The server's newest live migration once it has ended, or None."""
     deadline = time.monotonic() + timeout
+    nova = compute.Compute(client)
     while True:
-        body = client.compute_get(
-            '/os-migrations', instance_uuid=server_id,
-            migration_type='live-migration')
-        migrations = sorted(body.get('migrations', []),
-                            key=lambda m: m['id'])
-        if migrations and migrations[-1]['status'] in (
-                'completed', 'error', 'failed', 'cancelled'):
+        migrations = nova.migrations(server_id, compute.LIVE_MIGRATION)
+        if migrations and migrations[-1]['status'] in compute.ENDED:
             return migrations[-1]
         if time.monotonic() > deadline:
             raise exceptions.CommandError(

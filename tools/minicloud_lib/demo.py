@@ -14,7 +14,8 @@
 
 Two projects boot servers; the admin looks at the hosts, tries three moves
 that the plugin refuses (zone, storage, headroom), then live-migrates a
-server with the scheduler choosing between two allowed hosts. Every
+server with the scheduler choosing between two allowed hosts, and drains
+a host for maintenance. Every
 command is printed before its output, ready to paste after ``source
 .minicloud/openrc``; the scheduler's own log lines explain each decision.
 
@@ -196,11 +197,15 @@ def host_views(conn):
 
 
 def rank_one(conn, server_id):
-    """The host the destinations API ranks first for a server."""
+    """The hosts the destinations API ranks first for a server.
+
+    Hosts of equal weight share rank 1 (say, two empty hosts): nova's
+    scheduler may pick either.
+    """
     body = conn.compute.get(
         '/os-livemig/servers/%s/destinations' % server_id).json()
-    ranked = [d for d in body['destinations'] if d['rank'] == 1]
-    return ranked[0]['host'] if ranked else None
+    return ' or '.join(d['host'] for d in body['destinations']
+                       if d['rank'] == 1) or None
 
 
 def ranking(conn, candidates, flavor):
@@ -309,6 +314,26 @@ def run_demo():
         '(no 60-second lag):')
     osc('livemig', 'host', 'list', '-c', 'Host', '-c', 'Instances', '-c',
         'VCPU used/allowed', '-c', 'RAM MB used/allowed')
+    say('9. Maintenance: %s needs a firmware update. The operator boots '
+        'two more servers there, then drains it: the plan (a destination '
+        'for every server, judged as the scheduler would), the compute '
+        'service disabled so that nothing new lands, then live migrations '
+        'through nova\'s API, two at a time, each followed to its end.'
+        % SOURCE)
+    for name in ('batch-1', 'batch-2'):
+        ensure_server(conn, name, 'm1.tiny', '--host', SOURCE, user='admin',
+                      project='demo-a', host=SOURCE)
+    try:
+        osc('livemig', 'host', 'drain', SOURCE, '--reason',
+            'firmware update', '--max-concurrent', '2')
+    finally:
+        # Back in service after the maintenance, so that the demo and the
+        # commands above run again as printed.
+        osc('compute', 'service', 'set', '--enable', SOURCE, 'nova-compute')
+    print('%s is empty: %s' % (SOURCE, ', '.join(
+        '%s on %s' % (name, where(conn, find_server(conn, name).id)[0])
+        for name in ('batch-1', 'batch-2'))))
+
     say('The walk-through took %.0f s. To try the commands yourself (each '
         'printed above runs as printed):' % (time.monotonic() - began))
     print('  source %s' % shlex.quote(os.path.join(cloud.HOME, 'openrc')))
