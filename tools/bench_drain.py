@@ -70,6 +70,7 @@ class DrainBenchmark(bench_explain.ExplainBenchmark):
               '%.0f s' % (hosts, OPTIONS['instances'], len(servers),
                           names[0], time.perf_counter() - started))
         self.quiet_services()
+        self.logging_as_nova_runs()
         from nova_livemig_ext import evaluation
         from nova_livemig_ext import plans
         ctxt = nova_context.get_admin_context()
