@@ -137,7 +137,7 @@ def _best_move(state, source, servers, names, moved):
     count = len(util)
     mean = sum(util.values()) / count
     ranked = sorted(util, key=lambda n: (util[n], n))
-    top_others = sorted(((-util[n], n) for n in util if n != source))[:2]
+    top_others = sorted((-util[n], n) for n in util if n != source)[:2]
     best = None
     for server in servers:
         if server.id in moved or scope_mod.immovable(server, names):
