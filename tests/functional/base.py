@@ -136,8 +136,12 @@ class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
 
     # Servers ---------------------------------------------------------------
 
-    def boot(self, flavor, host, volume_backed=False, az=None):
-        """Boot a server on ``host`` (through the scheduler, 2.74)."""
+    def boot(self, flavor, host, volume_backed=False, az=None, group=None):
+        """Boot a server on ``host`` (through the scheduler, 2.74).
+
+        :param group: a server group (as the API returns it) to boot the
+            server in.
+        """
         body = self._build_server(flavor_id=flavor, networks='none', az=az,
                                   host=host)
         if volume_backed:
@@ -147,7 +151,10 @@ class LiveMigrationTestBase(integrated_helpers.ProviderUsageBaseTestCase):
                 'boot_index': 0,
                 'uuid': nova_fixtures_cinder_volume(),
             }]
-        server = self.admin_api.post_server({'server': body})
+        request = {'server': body}
+        if group is not None:
+            request['os:scheduler_hints'] = {'group': group['id']}
+        server = self.admin_api.post_server(request)
         server = self._wait_for_state_change(server, 'ACTIVE')
         self.assertEqual(host, server['OS-EXT-SRV-ATTR:host'])
         return server

@@ -39,13 +39,6 @@ class DrainPlanTestBase(base.LivemigApiTestBase):
         self.assertEqual(status, code, body)
         return body['drain_plan'] if status == 200 else body
 
-    def boot_in_group(self, flavor, host, group):
-        body = self._build_server(flavor_id=flavor, networks='none',
-                                  host=host)
-        server = self.admin_api.post_server(
-            {'server': body, 'os:scheduler_hints': {'group': group['id']}})
-        return self._wait_for_state_change(server, 'ACTIVE')
-
     def replay(self, plan):
         """Live-migrate each planned move naming its destination."""
         with nova_utils.temporary_mutation(self.admin_api,
@@ -166,9 +159,9 @@ class DrainPlanTest(DrainPlanTestBase):
         # anti-affinity group gives host1 two grouped servers.
         other = self.api.post_server_groups(
             {'name': 'db', 'policy': 'anti-affinity'})
-        web = self.boot_in_group(self.small, 'host1', group)
-        db = self.boot_in_group(self.small, 'host1', other)
-        self.boot_in_group(self.small, 'host2', other)
+        web = self.boot(self.small, 'host1', group=group)
+        db = self.boot(self.small, 'host1', group=other)
+        self.boot(self.small, 'host2', group=other)
         plan = self.plan()
         self.assertTrue(plan['feasible'])
         moves = {m['server_id']: m for m in plan['moves']}
@@ -204,7 +197,7 @@ class DrainPlanTest(DrainPlanTestBase):
     def test_affinity_members_are_reported(self):
         group = self.api.post_server_groups(
             {'name': 'pair', 'policy': 'affinity'})
-        members = [self.boot_in_group(self.small, 'host1', group)
+        members = [self.boot(self.small, 'host1', group=group)
                    for _ in range(2)]
         plan = self.plan()
         self.assertFalse(plan['feasible'])

@@ -112,13 +112,6 @@ class DrainTestBase(base.LivemigApiTestBase):
             self.assertIsNone(server['OS-EXT-STS:task_state'])
             self.assertIn(server['OS-EXT-SRV-ATTR:host'], hosts)
 
-    def boot_in_group(self, flavor, host, group):
-        body = self._build_server(flavor_id=flavor, networks='none',
-                                  host=host)
-        server = self.admin_api.post_server(
-            {'server': body, 'os:scheduler_hints': {'group': group['id']}})
-        return self._wait_for_state_change(server, 'ACTIVE')
-
 
 class DrainTest(DrainTestBase):
 
@@ -210,8 +203,8 @@ class DrainTest(DrainTestBase):
     def test_an_anti_affinity_group_stays_apart(self):
         group = self.api.post_server_groups(
             {'name': 'web', 'policy': 'anti-affinity'})
-        on_host1 = self.boot_in_group(self.small, 'host1', group)
-        on_host2 = self.boot_in_group(self.small, 'host2', group)
+        on_host1 = self.boot(self.small, 'host1', group=group)
+        on_host2 = self.boot(self.small, 'host2', group=group)
         other = self.boot(self.small, 'host1')
         code, rows = self.drain('host1')
         self.assertEqual(0, code, rows)
