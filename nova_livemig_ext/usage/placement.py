@@ -56,6 +56,7 @@ from keystoneauth1 import exceptions as ks_exc
 import nova.conf
 from nova import context as nova_context
 from nova.scheduler.client import report
+from oslo_config import cfg
 from oslo_log import log as logging
 
 CONF = nova.conf.CONF
@@ -91,7 +92,7 @@ def read_timeout():
         return None
     try:
         seconds = CONF.livemig_ext.placement_read_timeout
-    except Exception:
+    except (cfg.NoSuchOptError, cfg.NoSuchGroupError):
         # The group is registered by whoever loads the plugin; a read
         # before that (a tool importing this module) keeps nova's way.
         return None
