@@ -238,6 +238,36 @@ out is not retried: the migration gets no destination, the API answers
 503. 0 leaves the plugin's reads unbounded, as nova's own are.
 """),
     cfg.FloatOpt(
+        'max_measured_cpu',
+        default=0.8,
+        min=0.05,
+        max=1.0,
+        help="""
+The largest share of a compute host's physical CPUs that the balance and
+consolidation plans may load it to, by measured CPU.
+
+It applies where nova's compute monitors publish ``cpu.percent`` in the
+compute node's metrics (``[DEFAULT] compute_monitors = cpu.virt_driver``
+on nova-compute): a plan moves a server onto a host only if the host's
+measured busy cores plus the server's estimated share stay within this
+share of its cores. A server's share is its host's busy cores split over
+the host's servers in proportion to their vCPUs. Hosts without a fresh
+measurement are planned by their allocations only.
+"""),
+    cfg.IntOpt(
+        'cpu_metrics_max_age',
+        default=600,
+        min=1,
+        help="""
+Seconds after which a compute host's ``cpu.percent`` measurement is too
+old for the balance and consolidation plans.
+
+nova-compute refreshes its metrics with the resource tracker, every
+``[DEFAULT] update_resources_interval`` seconds (60 by default). A host
+whose last measurement is older than this is reported as unmeasured: the
+CPU balance leaves it out, consolidation plans it by its allocations.
+"""),
+    cfg.FloatOpt(
         'weigher_multiplier',
         default=10.0,
         help="""

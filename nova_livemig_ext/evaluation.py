@@ -305,12 +305,16 @@ def _server(found, move, spec):
 def host_states(cell, cell_hosts, source, only=None):
     """nova's HostStates of every compute host of the cell but ``source``.
 
-    :param only: the one host to build, if not None.
+    :param only: the one host (a name) or the hosts (a set of names) to
+        build, if not None.
     """
+    if isinstance(only, str):
+        only = {only}
     states = []
     seen = set()
     for node in sorted(cell_hosts.nodes, key=lambda n: (n.host, n.id)):
-        if node.host == source or (only and node.host != only):
+        if node.host == source or (only is not None and
+                                   node.host not in only):
             continue
         service = cell_hosts.services.get(node.host)
         if service is None or node.host in seen:
@@ -354,7 +358,7 @@ class Judgement:
 def judge(ctxt, chain, spec, cell_hosts, states, kind, source):
     """Placement, nova's filters and the constraints, as the scheduler runs.
 
-    The one judging of the explain API, the drain planner and (through
+    The one judging of the explain API, the plans and (through
     :class:`moves.JudgedRequest`) the scheduler filter. Weighers and the
     conductor's checks are the callers' to add.
 
@@ -365,23 +369,65 @@ def judge(ctxt, chain, spec, cell_hosts, states, kind, source):
     :returns: a :class:`Judgement`.
     :raises usage.UsageUnavailable: placement failed.
     """
-    move = moves.build_move(chain.config, spec, kind, source,
-                            cell_hosts.aggregates.get(source, []))
-    reasons = collections.defaultdict(list)
+    return judge_sources(ctxt, chain, spec, cell_hosts, states, kind,
+                         [source])[source]
+
+
+def judge_sources(ctxt, chain, spec, cell_hosts, states, kind, sources,
+                  known=None):
+    """:func:`judge` of one request leaving each of several hosts.
+
+    Placement and nova's filters see the request, not where it comes
+    from: they run once. The constraints (zone and migration domain of the
+    source, usage caps) then run once per source, at their place in the
+    filter chain, so each source's reasons are in the order nova's
+    scheduler would give them.
+
+    :param sources: source host names; each is built into its own move.
+    :param known: provider uuid -> resources already read (the plans' one
+        read of a scope): placement is not asked again for them.
+    :returns: source -> :class:`Judgement` (the accepted HostStates and
+        the resources are shared).
+    """
+    first = sources[0]
+    move = moves.build_move(chain.config, spec, kind, first,
+                            cell_hosts.aggregates.get(first, []))
+    before = collections.defaultdict(list)
     accepted, resources = _placement(ctxt, spec, states, cell_hosts, move,
-                                     reasons)
+                                     before, known)
     request = moves.JudgedRequest(chain.config, move, ctxt, resources,
                                   read_for={hs.uuid for hs in accepted})
-    judged = chain.judges(kind)
+    # The constraints run where LiveMigrationDestinationFilter is in
+    # nova's enabled filters, for the kinds of move they apply to.
+    judged = chain.judges(kind) and any(
+        type(f).__name__ == FILTER_NAME for f in chain.filters)
     if judged:
         request.remember(spec)
     else:
         moves.not_judged(spec)
-    _filters(chain, request, spec, accepted, reasons, judged)
-    return Judgement(move, accepted, reasons, resources, request)
+    after = collections.defaultdict(list)
+    _filters(chain, spec, accepted, before, after)
+    result = {}
+    for source in sources:
+        if source != first:
+            move = moves.build_move(chain.config, spec, kind, source,
+                                    cell_hosts.aggregates.get(source, []))
+            request = moves.JudgedRequest(
+                chain.config, move, ctxt, resources,
+                read_for={hs.uuid for hs in accepted})
+        reasons = collections.defaultdict(list)
+        for host, found in before.items():
+            reasons[host].extend(found)
+        if judged:
+            _constraints(chain, request, accepted, reasons)
+        for host, found in after.items():
+            reasons[host].extend(found)
+        result[source] = Judgement(move, accepted, reasons, resources,
+                                   request)
+    return result
 
 
-def _placement(ctxt, spec, states, cell_hosts, move, reasons):
+def _placement(ctxt, spec, states, cell_hosts, move, reasons, known=None):
     """The hosts nova's placement query accepts; reasons for the others.
 
     :returns: (accepted HostStates, provider uuid -> {resource class:
@@ -410,7 +456,9 @@ def _placement(ctxt, spec, states, cell_hosts, move, reasons):
         more, more_summaries = servers.allocation_candidates(ctxt, fallback)
         alloc_reqs.extend(more)
         summaries.update(more_summaries)
-    resources = usage.resources_of(summaries, {hs.uuid for hs in states})
+    resources = dict(known or {})
+    resources.update(usage.resources_of(summaries,
+                                        {hs.uuid for hs in states}))
     by_rp = collections.defaultdict(list)
     for alloc_req in alloc_reqs:
         for rp_uuid in alloc_req['allocations']:
@@ -555,16 +603,18 @@ def _filter_reason(name, hs, spec):
     return Reason('nova:%s' % name, message, details)
 
 
-def _filters(chain, request, spec, accepted, reasons, judged):
+def _filters(chain, spec, accepted, before, after):
     """nova's enabled filters in order, each on every accepted host.
 
-    :param judged: whether LiveMigrationDestinationFilter judges the move.
+    The reasons of the filters before LiveMigrationDestinationFilter's
+    place go to ``before``, those after it to ``after``: the constraints
+    run between them.
     """
+    reasons = before
     for host_filter in chain.filters:
         name = type(host_filter).__name__
         if name == FILTER_NAME:
-            if judged:
-                _constraints(chain, request, accepted, reasons)
+            reasons = after
             continue
         try:
             passed = {id(hs) for hs in

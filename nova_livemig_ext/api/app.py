@@ -34,6 +34,7 @@ import webob.dec
 import webob.exc
 
 from nova_livemig_ext.api import hosts
+from nova_livemig_ext.api import plans
 from nova_livemig_ext.api import servers
 from nova_livemig_ext import conf as livemig_conf
 from nova_livemig_ext.usage import hosts as host_usage
@@ -49,6 +50,8 @@ ROUTES = {
     '/hosts/{host}/servers': {'GET': hosts.list_servers},
     '/hosts/{host}/drain-plan': {'GET': hosts.drain_plan},
     '/servers/{server_id}/destinations': {'GET': servers.destinations},
+    '/consolidation-plan': {'GET': plans.consolidation_plan},
+    '/balance-plan': {'GET': plans.balance_plan},
 }
 
 

@@ -32,6 +32,22 @@ def _limit(name, value):
     return limit
 
 
+MAX_MOVES_LIMIT = 100000
+
+
+def _max_moves(name, value):
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not 1 <= number <= MAX_MOVES_LIMIT:
+        raise webob.exc.HTTPBadRequest(
+            explanation='Invalid query parameter %s=%s: it must be an '
+                        'integer from 1 to %d.' % (name, value,
+                                                   MAX_MOVES_LIMIT))
+    return number
+
+
 def _text(name, value):
     if not value:
         raise webob.exc.HTTPBadRequest(
@@ -52,6 +68,7 @@ def choice(*values):
 
 
 LIMIT = _limit
+MAX_MOVES = _max_moves
 TEXT = _text
 
 

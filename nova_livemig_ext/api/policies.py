@@ -29,6 +29,8 @@ HOSTS_SHOW = 'livemig_ext:hosts:show'
 HOSTS_SERVERS = 'livemig_ext:hosts:servers'
 SERVERS_DESTINATIONS = 'livemig_ext:servers:destinations'
 HOSTS_DRAIN_PLAN = 'livemig_ext:hosts:drain_plan'
+PLANS_CONSOLIDATION = 'livemig_ext:plans:consolidation'
+PLANS_BALANCE = 'livemig_ext:plans:balance'
 
 BASE_PATH = '/os-livemig'
 
@@ -75,6 +77,26 @@ rules = [
                     'would, or the reasons it has none.',
         operations=[{'method': 'GET',
                      'path': BASE_PATH + '/hosts/{host}/drain-plan'}],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=PLANS_CONSOLIDATION,
+        check_str=ADMIN,
+        description='Plan the consolidation of an availability zone, a host '
+                    'aggregate or the cloud: live migrations, each one '
+                    'nova\'s scheduler accepts, that empty as many hosts as '
+                    'the rules allow.',
+        operations=[{'method': 'GET',
+                     'path': BASE_PATH + '/consolidation-plan'}],
+        scope_types=['project']),
+    policy.DocumentedRuleDefault(
+        name=PLANS_BALANCE,
+        check_str=ADMIN,
+        description='Plan the balancing of an availability zone, a host '
+                    'aggregate or the cloud: live migrations, each one '
+                    'nova\'s scheduler accepts, that relieve the busiest '
+                    'hosts by allocations or by measured CPU.',
+        operations=[{'method': 'GET',
+                     'path': BASE_PATH + '/balance-plan'}],
         scope_types=['project']),
 ]
 

@@ -98,7 +98,8 @@ class ConfTest(base.TestCase):
              'migration_domain_key', 'migration_domain_mode', 'apply_to',
              'weigher_strategy', 'weigher_multiplier',
              'inventory_cache_seconds', 'inventory_cache_prime',
-             'placement_read_timeout'}, names)
+             'placement_read_timeout', 'max_measured_cpu',
+             'cpu_metrics_max_age'}, names)
         for opt in opts:
             self.assertIsInstance(opt, cfg.Opt)
             self.assertTrue(opt.help.strip(), opt.name)
