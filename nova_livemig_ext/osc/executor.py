@@ -30,11 +30,17 @@ Ctrl-C (KeyboardInterrupt) stops starting moves and waits for those in
 flight; a second Ctrl-C stops waiting and names those still running.
 A failure does not stop the others unless ``stop_on_error``.
 
+Moves start in the list's order, but a move waits while an earlier move
+whose source is its destination is pending or in flight: the room it was
+planned into exists only once that move has ended. Moves further down
+that wait for nothing start meanwhile. A move whose prerequisite failed
+is still asked for: nova's scheduler judges it and refuses it if the
+room is not there.
+
 Drain, consolidation and balancing share it: each hands it its plan's
 moves in the plan's order.
 """
 
-import collections
 import dataclasses
 import time
 
@@ -173,7 +179,9 @@ class Executor:
 
         :returns: one :class:`Outcome` per move, in the moves' order.
         """
-        pending = collections.deque(moves)
+        self._order = {m.server_id: i for i, m in enumerate(moves)}
+        self._held = set()
+        pending = list(moves)
         in_flight = {}
         outcomes = {}
         self.progress.start(len(moves))
@@ -228,7 +236,8 @@ class Executor:
         if move is None:
             return
         if self._asked_after is None:
-            pending.appendleft(move)
+            pending.append(move)
+            pending.sort(key=lambda m: self._order[m.server_id])
         else:
             # nova may have been asked: follow what it does.
             in_flight[move.server_id] = _Flight(
@@ -240,7 +249,11 @@ class Executor:
     def _start_more(self, pending, in_flight, outcomes):
         while (pending and not self.stopped_because and
                len(in_flight) < self.max_concurrent):
-            self._starting = move = pending.popleft()
+            move = self._next(pending, in_flight)
+            if move is None:
+                return
+            pending.remove(move)
+            self._starting = move
             self._asked_after = None
             result = self._start(move)
             self._starting = None
@@ -251,6 +264,28 @@ class Executor:
                 self.progress.event(move, (
                     'following the %s already in progress' % move.kind
                     if result.resumed else 'started'))
+
+    def _next(self, pending, in_flight):
+        """The first pending move that waits for no other, or None.
+
+        A move waits while an earlier move (in the list's order) leaving
+        its destination is pending or in flight.
+        """
+        nothing = (len(self._order), None)
+        first_leaving = {}
+        for move in pending + [f.move for f in in_flight.values()]:
+            index = self._order[move.server_id]
+            if index < first_leaving.get(move.source, nothing)[0]:
+                first_leaving[move.source] = (index, move)
+        for move in pending:
+            index, earlier = first_leaving.get(move.destination, nothing)
+            if index >= self._order[move.server_id]:
+                return move
+            if move.server_id not in self._held:
+                self._held.add(move.server_id)
+                self.progress.event(move, 'waits for %s to leave %s' % (
+                    earlier.name or earlier.server_id, move.destination))
+        return None
 
     def _start(self, move):
         """A :class:`_Flight` for a move now in progress, else an Outcome."""

@@ -27,9 +27,12 @@ MOVING = {compute.LIVE_MIGRATION: 'migrating',
 
 
 class FakeNova:
-    """Servers, migrations, one compute service, and a clock.
+    """Servers, migrations, compute services, and a clock.
 
     :param hosts: the hosts a move may land on, tried in turn.
+
+    ``service`` is host1's compute service; :meth:`add_service` adds one
+    per host for the commands that move servers between many hosts.
     """
 
     def __init__(self, hosts=('host2', 'host3')):
@@ -46,9 +49,8 @@ class FakeNova:
         # tick number -> exception raised by that sleep (Ctrl-C, say).
         self.interrupt_at = {}
         self.ticks = 0
-        self.service = {'id': 'svc-1', 'host': 'host1', 'status': 'enabled',
-                        'state': 'up', 'forced_down': False,
-                        'disabled_reason': None}
+        self.services = {}
+        self.service = self.add_service('host1')
         self.disabled_with = None
 
     # -- set-up ------------------------------------------------------------
@@ -60,6 +62,14 @@ class FakeNova:
                                    'host': host, 'status': status,
                                    'task_state': task_state}
         return self.servers[server_id]
+
+    def add_service(self, host, status='enabled', disabled_reason=None):
+        """The compute service of ``host``: ids svc-1, svc-2.. by order."""
+        self.services[host] = {
+            'id': 'svc-%d' % (len(self.services) + 1), 'host': host,
+            'status': status, 'state': 'up', 'forced_down': False,
+            'disabled_reason': disabled_reason}
+        return self.services[host]
 
     def add_migration(self, server_id, kind, status, dest=None, steps=2,
                       outcome='completed'):
@@ -107,11 +117,14 @@ class FakeNova:
         self.servers[server_id]['status'] = state.upper()
 
     def compute_service(self, host):
-        return dict(self.service) if host == self.service['host'] else None
+        service = self.services.get(host)
+        return dict(service) if service else None
 
     def disable_service(self, service_id, reason):
         self.calls.append(('disable_service', service_id, reason))
-        self.service.update(status='disabled', disabled_reason=reason)
+        (service,) = [s for s in self.services.values()
+                      if s['id'] == service_id]
+        service.update(status='disabled', disabled_reason=reason)
         self.disabled_with = reason
 
     # -- what nova does meanwhile ------------------------------------------

@@ -296,3 +296,102 @@ class ExecutorTest(testtools.TestCase):
         self.assertEqual(('failed', 'migration 1 done, but the server is '
                           'SHUTOFF (it was ACTIVE)'),
                          (outcomes['s1'].result, outcomes['s1'].detail))
+
+
+class DependencyTest(testtools.TestCase):
+    """A move onto a host waits for the earlier move that leaves it."""
+
+    def setUp(self):
+        super().setUp()
+        self.nova = fake_nova.FakeNova()
+        self.progress = Recorder()
+        self.asked = {}
+        real = self.nova.live_migrate
+
+        def live_migrate(server_id, host=None):
+            # What nova had done with the other moves when this one came.
+            self.asked[server_id] = (self.nova.ticks, {
+                m['instance_uuid']: m['status'] for m in self.nova.records})
+            real(server_id, host)
+        self.nova.live_migrate = live_migrate
+
+    def run_moves(self, *moves, **kwargs):
+        planned = []
+        for server_id, source, destination in moves:
+            self.nova.add_server(server_id, host=source)
+            planned.append(executor.Move(server_id, 'vm-' + server_id,
+                                         source, destination))
+        outcomes = executor.Executor(
+            self.nova, follow_plan=True, clock=self.nova.clock,
+            sleep=self.nova.sleep, poll_seconds=1, progress=self.progress,
+            **kwargs).run(planned)
+        return {o.move.server_id: o for o in outcomes}
+
+    def test_a_move_onto_a_host_waits_for_the_move_leaving_it(self):
+        self.nova.script['A'] = (3, 'completed')
+        outcomes = self.run_moves(('A', 'h1', 'h2'), ('B', 'h2', 'h3'),
+                                  ('C', 'h4', 'h1'), max_concurrent=3)
+        self.assertEqual({'A': 'completed', 'B': 'completed',
+                          'C': 'completed'},
+                         {k: o.result for k, o in outcomes.items()})
+        # A and B at once (B's destination h3 is left by no move); C
+        # only once A has left h1.
+        self.assertEqual(0, self.asked['A'][0])
+        self.assertEqual(0, self.asked['B'][0])
+        self.assertEqual(3, self.asked['C'][0])
+        self.assertEqual('completed', self.asked['C'][1]['A'])
+        self.assertEqual(['A', 'B', 'C'], [c[1] for c in self.nova.calls
+                                           if c[0] == compute.LIVE_MIGRATION])
+        self.assertIn(('C', 'waits for vm-A to leave h1'),
+                      self.progress.events)
+        self.assertEqual({'A': 'h2', 'B': 'h3', 'C': 'h1'},
+                         {k: o.host for k, o in outcomes.items()})
+
+    def test_moves_that_wait_for_nothing_start_meanwhile(self):
+        self.nova.script['A'] = (4, 'completed')
+        self.nova.script['B'] = (4, 'completed')
+        outcomes = self.run_moves(('A', 'h1', 'h2'), ('B', 'h3', 'h4'),
+                                  ('C', 'h5', 'h1'), ('D', 'h6', 'h7'),
+                                  ('E', 'h8', 'h9'), max_concurrent=3)
+        self.assertEqual({'completed'},
+                         {o.result for o in outcomes.values()})
+        # C waits for A; D takes its turn, so three are in flight at once,
+        # never more.
+        self.assertEqual(3, self.nova.max_in_flight)
+        self.assertEqual(0, self.asked['D'][0])
+        self.assertEqual('completed', self.asked['C'][1]['A'])
+        self.assertEqual(['A', 'B', 'D', 'E', 'C'],
+                         [c[1] for c in self.nova.calls
+                          if c[0] == compute.LIVE_MIGRATION])
+
+    def test_a_failed_prerequisite_does_not_keep_the_move_back(self):
+        self.nova.script['A'] = (2, 'error')
+        self.nova.refuse['C'] = 'No valid host was found (HTTP 400)'
+        outcomes = self.run_moves(('A', 'h1', 'h2'), ('C', 'h4', 'h1'),
+                                  max_concurrent=2)
+        # C is asked for once A has ended: nova's scheduler judges it.
+        self.assertEqual('error', self.asked['C'][1]['A'])
+        self.assertEqual(('failed', 'failed'),
+                         (outcomes['A'].result, outcomes['C'].result))
+        self.assertEqual('nova refused: No valid host was found (HTTP 400)',
+                         outcomes['C'].detail)
+        self.assertEqual(1, executor.exit_code(outcomes.values()))
+
+    def test_a_chain_runs_one_after_the_other(self):
+        # Each move lands on the host the one before it leaves.
+        outcomes = self.run_moves(('A', 'h1', 'h2'), ('B', 'h3', 'h1'),
+                                  ('C', 'h4', 'h3'), max_concurrent=3)
+        self.assertEqual({'completed'},
+                         {o.result for o in outcomes.values()})
+        self.assertEqual(1, self.nova.max_in_flight)
+        self.assertEqual('completed', self.asked['B'][1]['A'])
+        self.assertEqual('completed', self.asked['C'][1]['B'])
+
+    def test_a_move_leaving_later_does_not_hold_an_earlier_one(self):
+        # Only earlier moves are waited for: a swap does not deadlock.
+        outcomes = self.run_moves(('A', 'h1', 'h2'), ('B', 'h2', 'h1'),
+                                  max_concurrent=2)
+        self.assertEqual({'completed'},
+                         {o.result for o in outcomes.values()})
+        self.assertEqual(0, self.asked['A'][0])
+        self.assertEqual('completed', self.asked['B'][1]['A'])
