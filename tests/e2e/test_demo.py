@@ -123,7 +123,7 @@ class TestDemo(base.E2ETestCase):
         # No heading without something under it: a command, or what was
         # found from an earlier run, between one step and the next.
         steps = re.split(r'^\d\. ', output, flags=re.M)[1:]
-        self.assertEqual(9, len(steps), output)
+        self.assertEqual(11, len(steps), output)
         # The drain: both servers moved, the host enabled again after it.
         self.assertRegex(output, r'(?m)^compute1 is empty: batch-1 on '
                                  r'compute\d, batch-2 on compute\d$')
@@ -136,9 +136,11 @@ class TestDemo(base.E2ETestCase):
         printed = [m.group(1) for m in map(PROMPT.match,
                                            output.splitlines()) if m]
         self.assertGreater(len(printed), 4)
-        # The drain, run again, disables compute1 again: enabled after.
-        self.addCleanup(run_as_printed, 'openstack compute service set '
-                        '--enable compute1 nova-compute')
+        # The drain and the consolidation, run again, disable hosts
+        # again: enabled after.
+        for host in ('compute1', 'compute2', 'compute3'):
+            self.addCleanup(run_as_printed, 'openstack compute service set '
+                            '--enable %s nova-compute' % host)
         for command in printed + readme_commands():
             ran = run_as_printed(command)
             self.assertEqual(0, ran.returncode,
