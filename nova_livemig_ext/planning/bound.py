@@ -78,6 +78,10 @@ def grain_of(servers):
 
 def allowance(cluster, name, rc, grain):
     host = cluster.hosts[name]
+    if rc == scope_mod.MEASURED_CPU:
+        # A host without a measurement is not limited by it.
+        return (cluster.cpu_limit * host.cores
+                if scope_mod.busy_cores(host) is not None else float('inf'))
     allowed = host.caps.get(rc, 1.0) * host.capacity.get(rc, 0)
     step = grain.get(rc)
     if step and abs(cluster.fixed[name].get(rc, 0)) <= EPSILON:
@@ -124,6 +128,12 @@ def lower_bound(cluster, names):
     region_of = {}
     for name in names:
         add(demand, cluster.hosts[name].used)
+        busy = (scope_mod.busy_cores(cluster.hosts[name])
+                if cluster.cpu_limit is not None else None)
+        if busy is not None:
+            # Under a CPU limit, the measured busy cores are a demand of
+            # their own: no host may hold more than the limit of its own.
+            add(demand, {scope_mod.MEASURED_CPU: busy})
         for server in cluster.on[name]:
             if server.anti_affinity:
                 members[server.anti_affinity] = (

@@ -251,6 +251,32 @@ class ConsolidationPlannerTest(base.TestCase):
         capped, _ = plan_of(hosts, servers, cpu_limit=0.8)
         self.assertEqual([], capped.moves)
 
+    def test_lower_bound_counts_the_measured_cpu(self):
+        # Four hosts of 10 cores, 3 busy each: 12 busy cores need two
+        # hosts at 80 % (8 cores each), though one host's RAM and VCPU
+        # would hold every server.
+        hosts = [scope.MeasuredHost(
+            name, capacity={RAM: 100, CPU: 100}, used={RAM: 2, CPU: 2},
+            caps={RAM: 1.0, CPU: 1.0}, cores=10, cpu_percent=30.0)
+            for name in ('h1', 'h2', 'h3', 'h4')]
+        cands = dict.fromkeys(('h1', 'h2', 'h3', 'h4'))
+        servers = [scope.PlacedServer('s-' + name, {RAM: 2, CPU: 2}, cands,
+                                      host=name) for name in cands]
+        free, _ = plan_of(hosts, servers)
+        self.assertEqual((1, 1), (free.lower_bound, free.hosts_in_use_after))
+        capped, _ = plan_of(hosts, servers, cpu_limit=0.8)
+        self.assertEqual((2, 2), (capped.lower_bound,
+                                  capped.hosts_in_use_after))
+        self.assertEqual(2, len(capped.moves))
+        # At 5 busy cores each no server can join another (10 > 8): the
+        # bound, 20 / 8 rounded up, is 3; the plan keeps all four.
+        for host in hosts:
+            object.__setattr__(host, 'cpu_percent', 50.0)
+        capped, _ = plan_of(hosts, servers, cpu_limit=0.8)
+        self.assertEqual((3, 4, []), (capped.lower_bound,
+                                      capped.hosts_in_use_after,
+                                      capped.moves))
+
     def test_an_empty_scope_plans_nothing(self):
         hosts = [drain.Host('h1', {CPU: 4}, {CPU: 0}, {CPU: 1.0})]
         for scope_hosts in ([], hosts):
