@@ -306,7 +306,7 @@ def run_consolidation(label, hosts, servers):
     capped = consolidation.plan_consolidation(hosts, servers, cpu_limit=0.8)
     took = time.perf_counter() - started
     rows.append(judge('planner, CPU <= 80 %', hosts, servers, capped.moves,
-                      took, plan.lower_bound, cpu_limit=0.8))
+                      took, capped.lower_bound, cpu_limit=0.8))
     started = time.perf_counter()
     moves = ffd(hosts, servers)
     took = time.perf_counter() - started
