@@ -99,8 +99,31 @@ def scope_text(plan_scope):
 
 
 def freshness_text(freshness):
-    return ', '.join('%s %s' % (key, freshness[key])
-                     for key in sorted(freshness or {})) or 'not given'
+    """How fresh a plan's measure is, in words.
+
+    ``{"source": "placement allocations", "age_seconds": 0}`` reads
+    "placement allocations, as of now"; the measured CPU's freshness
+    names the hosts measured, the ages of the oldest and newest
+    measurement and the hosts whose measurement is too old.
+    """
+    freshness = dict(freshness or {})
+    if not freshness:
+        return 'not given'
+    parts = [freshness.pop('source', 'unknown source')]
+    if freshness.pop('age_seconds', None) == 0:
+        parts[0] += ', as of now'
+    if 'measured_hosts' in freshness:
+        parts.append('%d host(s) measured' % freshness.pop('measured_hosts'))
+    oldest = freshness.pop('oldest_age_seconds', None)
+    newest = freshness.pop('newest_age_seconds', None)
+    if oldest is not None:
+        parts.append('newest %.0f s old, oldest %.0f s' % (newest, oldest))
+    stale = freshness.pop('stale_hosts', None)
+    max_age = freshness.pop('max_age_seconds', None)
+    if stale:
+        parts.append('older than %s s: %s' % (max_age, ', '.join(stale)))
+    parts.extend('%s %s' % (key, freshness[key]) for key in sorted(freshness))
+    return ', '.join(parts)
 
 
 def _positive(parsed_args, *names):

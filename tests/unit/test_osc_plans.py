@@ -360,8 +360,8 @@ class BalanceTest(PlanCommandTest):
                                             'measure': 'cpu'}),
                          self.client.calls[0])
         for text in ('Balance plan for zone any, aggregate rack1, 4 hosts',
-                     'measure: cpu (freshness: oldest_seconds 42, source '
-                     'compute monitors)',
+                     'measure: cpu (freshness: compute monitors, '
+                     'oldest_seconds 42)',
                      'spread: 0.34 -> 0.14 planned',
                      'not measured: h4'):
             self.assertIn(text, out)
@@ -395,3 +395,21 @@ class BalanceTest(PlanCommandTest):
         self.assertEqual((1, 1, 'kept'),
                          (rows['h2']['Failed'], rows['h1']['Failed'],
                           rows['h2']['Status']))
+
+
+class FreshnessTextTest(osc_base.TestCase):
+
+    def test_allocations_and_measured_cpu_in_words(self):
+        self.assertEqual('placement allocations, as of now',
+                         plans.freshness_text({
+                             'source': 'placement allocations',
+                             'age_seconds': 0}))
+        self.assertEqual(
+            'compute monitors (cpu.percent), 3 host(s) measured, newest 5 s '
+            'old, oldest 42 s, older than 600 s: h4',
+            plans.freshness_text({
+                'source': 'compute monitors (cpu.percent)',
+                'max_age_seconds': 600, 'measured_hosts': 3,
+                'stale_hosts': ['h4'], 'oldest_age_seconds': 42.2,
+                'newest_age_seconds': 5.0}))
+        self.assertEqual('not given', plans.freshness_text(None))
