@@ -122,12 +122,22 @@ class TestDemo(base.E2ETestCase):
         self.assertNotIn('Client Error for url', output)
         # No heading without something under it: a command, or what was
         # found from an earlier run, between one step and the next.
-        steps = re.split(r'^\d\. ', output, flags=re.M)[1:]
+        steps = re.split(r'^\d+\. ', output, flags=re.M)[1:]
         self.assertEqual(11, len(steps), output)
         # The drain: both servers moved, the host enabled again after it.
         self.assertRegex(output, r'(?m)^compute1 is empty: batch-1 on '
                                  r'compute\d, batch-2 on compute\d$')
         self.assertNotRegex(output, r'batch-\d on compute1')
+        # The consolidation empties compute1 (night-1 goes to compute2,
+        # which holds more) and disables it; the balance moves a server
+        # back.
+        used = re.search(r'(?m)^  hosts in use: (\d) -> (\d) \(lower '
+                         r'bound (\d)\)$', output)
+        self.assertIsNotNone(used, output)
+        self.assertEqual(int(used.group(1)) - 1, int(used.group(2)))
+        self.assertRegex(output, r'\| compute1 \| .*\| emptied, disabled '
+                                 r'\(livemig consolidate: power saving\)')
+        self.assertRegex(output, r'\| compute1 \| .*\| took load')
         for step in steps:
             self.assertRegex(step, r'(?m)^\[\w+@[\w-]+\]\$ openstack |'
                                    r'from an earlier run', step)

@@ -334,15 +334,14 @@ def run_demo():
         '%s on %s' % (name, where(conn, find_server(conn, name).id)[0])
         for name in ('batch-1', 'batch-2'))))
 
-    say('10. Power saving: at night the load is low. Two servers land on '
+    say('10. Power saving: at night the load is low. A server lands on '
         '%s; the operator asks for a consolidation plan of az1 (the fewest '
         'hosts holding servers, every move judged as the scheduler would, '
         'zones, storage domains, caps and server groups kept), then runs '
         'it: the hosts it empties are disabled so that nothing lands on '
         'them and they can be powered off.' % SOURCE)
-    for name in ('night-1', 'night-2'):
-        ensure_server(conn, name, 'm1.tiny', '--host', SOURCE, user='admin',
-                      project='demo-a', host=SOURCE)
+    ensure_server(conn, 'night-1', 'm1.tiny', '--host', SOURCE,
+                  user='admin', project='demo-a', host=SOURCE)
     osc('livemig', 'consolidate', '--availability-zone', 'az1', '--dry-run')
     try:
         osc('livemig', 'consolidate', '--availability-zone', 'az1',
@@ -355,11 +354,12 @@ def run_demo():
                 'nova-compute')
 
     say('11. In the morning the load comes back: the operator rebalances '
-        'az1, at most two live migrations off the busiest host towards the '
-        'quietest, by placement\'s allocations (--measure cpu uses what '
-        'nova\'s compute monitors measure, where they run).')
-    osc('livemig', 'balance', '--availability-zone', 'az1', '--max-moves',
-        '2')
+        'the hosts of az1 on storage nfs-a, at most two live migrations off '
+        'the busiest host towards the quietest, by placement\'s allocations '
+        '(--measure cpu uses what nova\'s compute monitors measure, where '
+        'they run).')
+    osc('livemig', 'balance', '--availability-zone', 'az1', '--aggregate',
+        'nfs-a', '--max-moves', '2')
 
     say('The walk-through took %.0f s. To try the commands yourself (each '
         'printed above runs as printed):' % (time.monotonic() - began))
