@@ -18,34 +18,22 @@ Every refusal is a 400 that names the parameter.
 import webob.exc
 
 MAX_LIMIT = 1000
-
-
-def _limit(name, value):
-    try:
-        limit = int(value)
-    except ValueError:
-        limit = None
-    if limit is None or not 1 <= limit <= MAX_LIMIT:
-        raise webob.exc.HTTPBadRequest(
-            explanation='Invalid query parameter %s=%s: it must be an '
-                        'integer from 1 to %d.' % (name, value, MAX_LIMIT))
-    return limit
-
-
 MAX_MOVES_LIMIT = 100000
 
 
-def _max_moves(name, value):
-    try:
-        number = int(value)
-    except ValueError:
-        number = None
-    if number is None or not 1 <= number <= MAX_MOVES_LIMIT:
-        raise webob.exc.HTTPBadRequest(
-            explanation='Invalid query parameter %s=%s: it must be an '
-                        'integer from 1 to %d.' % (name, value,
-                                                   MAX_MOVES_LIMIT))
-    return number
+def _integer(maximum):
+    """A parser of an integer from 1 to ``maximum``."""
+    def parse(name, value):
+        try:
+            number = int(value)
+        except ValueError:
+            number = None
+        if number is None or not 1 <= number <= maximum:
+            raise webob.exc.HTTPBadRequest(
+                explanation='Invalid query parameter %s=%s: it must be an '
+                            'integer from 1 to %d.' % (name, value, maximum))
+        return number
+    return parse
 
 
 def _text(name, value):
@@ -67,8 +55,8 @@ def choice(*values):
     return parse
 
 
-LIMIT = _limit
-MAX_MOVES = _max_moves
+LIMIT = _integer(MAX_LIMIT)
+MAX_MOVES = _integer(MAX_MOVES_LIMIT)
 TEXT = _text
 
 

@@ -26,6 +26,23 @@ RESULT_COLUMNS = ['ID', 'Name', 'Kind', 'From', 'To', 'Result', 'Seconds',
                   'Detail']
 
 
+def add_run_arguments(parser):
+    """The executor's options, shared by the commands that move servers."""
+    parser.add_argument('--stop-on-error', action='store_true',
+                        help='Start no more moves after one fails')
+    wait = parser.add_mutually_exclusive_group()
+    wait.add_argument('--wait', dest='wait', action='store_true',
+                      default=True,
+                      help='Follow every move to its end (default)')
+    wait.add_argument('--no-wait', dest='wait', action='store_false',
+                      help='Return once every move has started')
+    parser.add_argument('--timeout', metavar='<seconds>', type=int,
+                        default=600,
+                        help='Stop following a move after this many '
+                             'seconds and start no more (default 600; '
+                             '0: no limit)')
+
+
 def reasons_text(reasons):
     """A plan's reasons, strings or ``{constraint, message}``, as text."""
     parts = []
@@ -115,22 +132,10 @@ class DrainHost(command.Lister):
                             help='Name each server\'s planned host (nova\'s '
                                  'scheduler still judges it) instead of '
                                  'letting the scheduler choose')
-        parser.add_argument('--stop-on-error', action='store_true',
-                            help='Start no more moves after one fails')
         parser.add_argument('--allow-partial', action='store_true',
                             help='Move the servers that have a destination '
                                  'even when others have none')
-        wait = parser.add_mutually_exclusive_group()
-        wait.add_argument('--wait', dest='wait', action='store_true',
-                          default=True,
-                          help='Follow every move to its end (default)')
-        wait.add_argument('--no-wait', dest='wait', action='store_false',
-                          help='Return once every move has started')
-        parser.add_argument('--timeout', metavar='<seconds>', type=int,
-                            default=600,
-                            help='Stop following a move after this many '
-                                 'seconds and start no more (default 600; '
-                                 '0: no limit)')
+        add_run_arguments(parser)
         parser.add_argument('--evacuate', action='store_true',
                             help='The host has failed (its compute '
                                  'service is down): evacuate its servers '

@@ -181,19 +181,7 @@ class PlanCommand(command.Lister):
                             help='Moves in flight at once (default 2); a '
                                  'move onto a host that an earlier move '
                                  'leaves waits for it')
-        parser.add_argument('--stop-on-error', action='store_true',
-                            help='Start no more moves after one fails')
-        wait = parser.add_mutually_exclusive_group()
-        wait.add_argument('--wait', dest='wait', action='store_true',
-                          default=True,
-                          help='Follow every move to its end (default)')
-        wait.add_argument('--no-wait', dest='wait', action='store_false',
-                          help='Return once every move has started')
-        parser.add_argument('--timeout', metavar='<seconds>', type=int,
-                            default=600,
-                            help='Stop following a move after this many '
-                                 'seconds and start no more (default 600; '
-                                 '0: no limit)')
+        drain.add_run_arguments(parser)
         return parser
 
     def add_plan_arguments(self, parser):

@@ -97,6 +97,17 @@ class E2ETestCase(testtools.TestCase):
                                                compute_host=host):
                 self.delete(server.id)
 
+    def enable(self, host):
+        """Enable the nova-compute service of ``host`` again."""
+        for service in self.compute.services(binary='nova-compute',
+                                             host=host):
+            self.compute.enable_service(service)
+
+    def service(self, host):
+        """The nova-compute service of ``host``."""
+        (service,) = self.compute.services(binary='nova-compute', host=host)
+        return service
+
     def flavor_id(self, name):
         return self.compute.find_flavor(name, ignore_missing=False).id
 

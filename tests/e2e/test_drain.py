@@ -42,15 +42,6 @@ class TestDrain(base.E2ETestCase):
                          self.other_zone)
         self.addCleanup(self.enable, self.source)
 
-    def enable(self, host):
-        for service in self.compute.services(binary='nova-compute',
-                                             host=host):
-            self.compute.enable_service(service)
-
-    def service(self, host):
-        (service,) = self.compute.services(binary='nova-compute', host=host)
-        return service
-
     def drain(self, *args):
         """Start the CLI as an operator runs it, JSON out."""
         env = dict(os.environ, **cloud.openrc())

@@ -39,15 +39,6 @@ class TestPlans(base.E2ETestCase):
         for host in (self.source, self.peer, self.other_domain):
             self.addCleanup(self.enable, host)
 
-    def enable(self, host):
-        for service in self.compute.services(binary='nova-compute',
-                                             host=host):
-            self.compute.enable_service(service)
-
-    def service(self, host):
-        (service,) = self.compute.services(binary='nova-compute', host=host)
-        return service
-
     def run_cli(self, *args):
         """(exit code, {host: row}, stderr) of the CLI, JSON out."""
         env = dict(os.environ, **cloud.openrc())
