@@ -24,7 +24,8 @@ number does not grow with the hosts or the servers:
   instances (one query of a few columns), the representatives' instances
   (one query);
 - placement: the scope's usage (one request, plus one per host full in
-  VCPU) and inventories (nova-api's cache);
+  VCPU) and inventories (nova-api's cache); the providers of each zone
+  servers are pinned to (one request and one aggregate query per zone);
 - the network API: the ports with a resource request (one listing).
 """
 
@@ -41,6 +42,7 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from nova_livemig_ext.usage import hosts as host_usage
+from nova_livemig_ext.usage import placement
 from nova_livemig_ext.usage import servers as server_reads
 
 # A port listing filtered by device id carries every id in its URL: above
@@ -255,6 +257,26 @@ def representatives(ctxt, cell, uuids):
         if spec is not None:
             result[instance.uuid] = server_reads.Server(instance, cell, spec)
     return result
+
+
+def zone_providers(ctxt, zone):
+    """uuids of placement's providers in ``zone``'s aggregates, or None.
+
+    What nova's request filter ``map_az_to_placement_aggregate`` makes
+    placement keep for a server pinned to ``zone``: the providers of any
+    aggregate whose ``availability_zone`` is ``zone`` (the same aggregate
+    query as nova's, then one placement request). None when no aggregate
+    has the zone: nova's request filter adds nothing then.
+    """
+    with host_usage._reads(ctxt):
+        aggregates = objects.AggregateList.get_by_metadata(
+            ctxt, key='availability_zone', value=zone)
+    if not aggregates:
+        return None
+    body = placement.get(
+        ctxt, '/resource_providers?member_of=in:%s' % ','.join(
+            sorted(agg.uuid for agg in aggregates)), version='1.3')
+    return {rp['uuid'] for rp in body.get('resource_providers', [])}
 
 
 def cpu_measurement(node, now, max_age):
