@@ -332,20 +332,67 @@ class ScopePlansBenchmark(bench_explain.ExplainBenchmark):
             objects.InstanceGroup.add_members(
                 ctxt, group, [m['uuid'] for m in members])
         print('Databases written in %.0f s' % (time.perf_counter() - started))
-        rp_of = dict(zip(names, rp_uuids, strict=True))
-        batch = {}
-        for i, server in enumerate(placed):
-            flavor = server['flavor']
-            batch[server['uuid']] = {
-                'allocations': {rp_of[server['host']]: {'resources': {
-                    'VCPU': flavor.vcpus, 'MEMORY_MB': flavor.memory_mb,
-                    'DISK_GB': flavor.root_gb}}},
-                'project_id': server['project'], 'user_id': 'user',
-                'consumer_generation': None}
-            if len(batch) == 1000 or i == len(placed) - 1:
-                self.placement.post('/allocations', batch, version='1.28')
-                batch = {}
+        self._allocations(placed, dict(zip(names, rp_uuids, strict=True)))
         return placed
+
+    def _allocations(self, placed, rp_of):
+        """Each server's allocation, straight into placement's database.
+
+        As placement writes them for a consumer (projects, users,
+        consumers, allocations); ``POST /allocations`` takes 25 ms a
+        server here. Checked against placement's usages of a few hosts.
+        """
+        from placement.db.sqlalchemy import models as placement_models
+        from placement import db_api as placement_db
+        import sqlalchemy
+        engine = placement_db.placement_context_manager.writer.get_engine()
+        classes = {'VCPU': 0, 'MEMORY_MB': 1, 'DISK_GB': 2}
+        with engine.begin() as conn:
+            projects = sorted({server['project'] for server in placed})
+            conn.execute(placement_models.Project.__table__.insert(), [
+                {'external_id': p} for p in projects])
+            conn.execute(placement_models.User.__table__.insert(), [
+                {'external_id': 'user'}])
+            table = placement_models.Project.__table__
+            project_ids = dict(conn.execute(sqlalchemy.select(
+                table.c.external_id, table.c.id)).all())
+            table = placement_models.User.__table__
+            user_id = conn.execute(sqlalchemy.select(table.c.id).where(
+                table.c.external_id == 'user')).scalar_one()
+            table = placement_models.ResourceProvider.__table__
+            provider_ids = dict(conn.execute(sqlalchemy.select(
+                table.c.uuid, table.c.id)).all())
+            conn.execute(placement_models.Consumer.__table__.insert(), [
+                {'uuid': server['uuid'],
+                 'project_id': project_ids[server['project']],
+                 'user_id': user_id, 'generation': 1}
+                for server in placed])
+            rows = []
+            for server in placed:
+                flavor = server['flavor']
+                for rc, used in (('VCPU', flavor.vcpus),
+                                 ('MEMORY_MB', flavor.memory_mb),
+                                 ('DISK_GB', flavor.root_gb)):
+                    rows.append({'resource_provider_id': provider_ids[
+                        rp_of[server['host']]], 'consumer_id': server['uuid'],
+                        'resource_class_id': classes[rc], 'used': used})
+            conn.execute(placement_models.Allocation.__table__.insert(), rows)
+        for host in sorted({server['host'] for server in placed[:50]})[:3]:
+            totals = {'VCPU': 0, 'MEMORY_MB': 0, 'DISK_GB': 0}
+            for server in placed:
+                if server['host'] == host:
+                    flavor = server['flavor']
+                    totals['VCPU'] += flavor.vcpus
+                    totals['MEMORY_MB'] += flavor.memory_mb
+                    totals['DISK_GB'] += flavor.root_gb
+            usages = self.placement.get(
+                '/resource_providers/%s/usages' % rp_of[host]).body['usages']
+            assert usages == totals, (host, usages, totals)
+            allocations = self.placement.get('/allocations/%s' % next(
+                s['uuid'] for s in placed if s['host'] == host),
+                version='1.28').body
+            assert allocations['project_id'].startswith('project'), (
+                allocations)
 
     @staticmethod
     def _node_usage(conn, placed):
