@@ -453,67 +453,73 @@ def judge_sources(ctxt, chain, spec, cell_hosts, states, kind, sources,
     return result
 
 
-def derive(judgement, zone=None, providers=None, limit=None):
-    """The judgement of the same request pinned to ``zone``, or None.
+def derive(judgements, zone=None, providers=None, limit=None):
+    """The judgements of the same request pinned to ``zone``, or None.
 
     Among nova's stages only the request filter
     ``map_az_to_placement_aggregate`` reads a request's availability
     zone: it adds the zone's aggregates to the allocation candidates
     query (``member_of``), and placement then returns the candidates of
     their providers only. nova's filters, the constraints and the
-    conductor judge each host alike whatever the zone pinned. So when
-    ``judgement``'s query returned every allocation request placement has
+    conductor judge each host alike whatever the zone pinned. So when the
+    judged query returned every allocation request placement has
     (:attr:`PlacementAnswer.complete`), each on the host's compute node
-    provider alone, the pinned request's judgement is this one with the
-    hosts outside ``providers`` refused by placement; and, with
+    provider alone, the pinned request's judgement is the judged one with
+    the hosts outside ``providers`` refused by placement; and, with
     ``limit``, as long as no more than ``limit`` candidates are left
     (beyond, placement would have cut the answer).
 
     Call it before the HostStates judged are judged again: their
-    allocation candidates are this judgement's.
+    allocation candidates are the judgements'.
 
+    :param judgements: source -> :class:`Judgement`, as
+        :func:`judge_sources` returns them (one placement stage).
     :param zone: the zone pinned, or None (the same request with
         ``limit`` instead of the judged query's).
     :param providers: uuids of placement's providers in the zone's
         aggregates, or None when no nova aggregate has the zone (nova's
         request filter then adds nothing).
     :param limit: the pinned request's query limit, or None.
-    :returns: a new :class:`Judgement` (its own reasons), or None when it
-        cannot be derived and must be judged.
+    :returns: source -> a new :class:`Judgement` (with reasons of its
+        own), or None when they cannot be derived and must be judged.
     """
-    if not judgement.answer.complete:
+    first = next(iter(judgements.values()))
+    if not first.answer.complete:
         return None
     kept = []
-    left = []
+    refused = {}
     returned = 0
-    for hs in judgement.accepted:
+    memo = {}
+    for hs in first.accepted:
         candidates = hs.allocation_candidates or ()
         if providers is not None and any(
-                set(alloc_req['allocations']) != {hs.uuid}
+                len(alloc_req['allocations']) != 1 or
+                hs.uuid not in alloc_req['allocations']
                 for alloc_req in candidates):
             return None
         if providers is None or hs.uuid in providers:
             kept.append(hs)
             returned += len(candidates)
         else:
-            left.append(hs)
+            refused[hs.host] = [_zone_reason(hs, zone, memo) or Reason(
+                PLACEMENT,
+                'the host is in availability zone %s but not among '
+                'placement\'s providers of its aggregates, which nova\'s '
+                'request filter asks placement for (nova-manage placement '
+                'sync_aggregates mirrors them)' % zone,
+                {'request_filter': 'map_az_to_placement_aggregate',
+                 'pinned_availability_zone': zone})]
     if limit is not None and returned > limit:
         return None
-    reasons = collections.defaultdict(list)
-    for host, found in judgement.reasons.items():
-        reasons[host] = list(found)
-    for hs in left:
-        reasons[hs.host] = [_zone_reason(hs, zone) or Reason(
-            PLACEMENT,
-            'the host is in availability zone %s but not among placement\'s '
-            'providers of its aggregates, which nova\'s request filter asks '
-            'placement for (nova-manage placement sync_aggregates mirrors '
-            'them)' % zone,
-            {'request_filter': 'map_az_to_placement_aggregate',
-             'pinned_availability_zone': zone})]
-    return Judgement(judgement.move, kept, reasons, judgement.resources,
-                     judgement.request,
-                     PlacementAnswer(returned, limit, True))
+    answer = PlacementAnswer(returned, limit, True)
+    result = {}
+    for source, judgement in judgements.items():
+        reasons = collections.defaultdict(list, judgement.reasons)
+        reasons.update(refused)
+        result[source] = Judgement(judgement.move, kept, reasons,
+                                   judgement.resources, judgement.request,
+                                   answer)
+    return result
 
 
 def _placement(ctxt, spec, states, cell_hosts, move, reasons, known=None):
@@ -595,11 +601,11 @@ def _request_filter_reason(hs, spec, cell_hosts):
     return _zone_reason(hs, pinned)
 
 
-def _zone_reason(hs, pinned):
+def _zone_reason(hs, pinned, memo=None):
     """Why the pinned zone keeps a host from placement, or None."""
     zone = usage.host_facts(hs.aggregates,
                             CONF.livemig_ext.migration_domain_key,
-                            CONF.default_availability_zone)[0]
+                            CONF.default_availability_zone, memo)[0]
     if pinned and zone != pinned:
         return Reason(
             PLACEMENT,
@@ -772,19 +778,20 @@ def conductor(cell_hosts, source, chosen, reasons):
     for hs in chosen:
         node = nodes[hs.host]
         if node.hypervisor_type != source_node.hypervisor_type:
-            reasons[hs.host].append(Reason(
+            # NOTE: a new list: derived judgements share the others'.
+            reasons[hs.host] = reasons[hs.host] + [Reason(
                 'conductor:hypervisor_type',
                 'the host runs hypervisor %s, the source host %s runs %s'
                 % (node.hypervisor_type, source, source_node.hypervisor_type),
                 {'hypervisor_type': node.hypervisor_type,
-                 'source_hypervisor_type': source_node.hypervisor_type}))
+                 'source_hypervisor_type': source_node.hypervisor_type})]
         elif (not CONF.workarounds.skip_hypervisor_version_check_on_lm and
               node.hypervisor_version < source_node.hypervisor_version):
-            reasons[hs.host].append(Reason(
+            reasons[hs.host] = reasons[hs.host] + [Reason(
                 'conductor:hypervisor_version',
                 'the host\'s hypervisor version %s is older than the source '
                 'host\'s %s' % (node.hypervisor_version,
                                 source_node.hypervisor_version),
                 {'hypervisor_version': node.hypervisor_version,
                  'source_hypervisor_version':
-                     source_node.hypervisor_version}))
+                     source_node.hypervisor_version})]

@@ -137,10 +137,9 @@ def _representative(variants):
 
 
 def _own_reasons(judgement):
-    """``judgement`` with a copy of its reasons of its own."""
+    """``judgement`` with reasons of its own (the conductor adds some)."""
     return dataclasses.replace(judgement, reasons=collections.defaultdict(
-        list, {host: list(found)
-               for host, found in judgement.reasons.items()}))
+        list, judgement.reasons))
 
 
 def _order(item):
@@ -392,14 +391,12 @@ class _Reader:
         if zone is not None and zone not in zones:
             zones[zone] = scope_reads.zone_providers(self.ctxt, zone)
         limit = CONF.scheduler.max_placement_results if limited else None
-        result = {}
-        for kind, source in by_source.items():
-            derived = evaluation.derive(
-                judged[source], zone, zones.get(zone), limit)
-            if derived is None:
-                return None
-            result[kind] = derived
-        return result
+        derived = evaluation.derive(
+            {source: judged[source] for source in by_source.values()},
+            zone, zones.get(zone), limit)
+        if derived is None:
+            return None
+        return {kind: derived[source] for kind, source in by_source.items()}
 
     def _place_by_source(self, cs, rows, judgements):
         """Conductor's checks, then the planners' servers, per source."""

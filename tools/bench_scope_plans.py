@@ -115,6 +115,7 @@ class ScopePlansBenchmark(bench_explain.ExplainBenchmark):
             import cProfile
             import pstats
             runs[0][1]()  # warm
+            _time_collections(runs[0][1])
             profile = cProfile.Profile()
             profile.runcall(runs[0][1])
             pstats.Stats(profile).sort_stats('cumulative').print_stats(45)
@@ -411,6 +412,29 @@ class ScopePlansBenchmark(bench_explain.ExplainBenchmark):
                 free_ram_mb=RAM_MB - RESERVED_MB - ram, local_gb_used=disk,
                 free_disk_gb=DISK_GB - disk, disk_available_least=DISK_GB -
                 disk, running_vms=vms))
+
+
+def _time_collections(run):
+    """Print the time Python's cyclic garbage collector takes in ``run``."""
+    import gc
+    spent = {'seconds': 0.0, 'collections': [0, 0, 0]}
+
+    def timing(phase, info):
+        if phase == 'start':
+            spent['start'] = time.perf_counter()
+        else:
+            spent['seconds'] += time.perf_counter() - spent['start']
+            spent['collections'][info['generation']] += 1
+    gc.callbacks.append(timing)
+    try:
+        start = time.perf_counter()
+        run()
+        total = time.perf_counter() - start
+    finally:
+        gc.callbacks.remove(timing)
+    print('Plan in %.1f s, of which %.1f s in the garbage collector '
+          '(collections by generation: %s)'
+          % (total, spent['seconds'], spent['collections']))
 
 
 def _uuid(seed, kind, i):
