@@ -43,6 +43,7 @@ import collections
 import copy
 import dataclasses
 import threading
+from urllib import parse
 
 from nova.compute import vm_states
 import nova.conf
@@ -330,6 +331,29 @@ def host_states(cell, cell_hosts, source, only=None):
     return states
 
 
+@dataclasses.dataclass(frozen=True)
+class PlacementAnswer:
+    """How much of placement's allocation candidates a judgement saw.
+
+    :param returned: the allocation requests nova's query returned.
+    :param limit: the query's ``limit`` (``[scheduler]
+        max_placement_results``, which nova drops for server groups and
+        same or different host hints), or None.
+    :param single_query: nova's request filters passed and one query was
+        made (no PCPU to VCPU fallback).
+    """
+
+    returned: int = 0
+    limit: int | None = None
+    single_query: bool = False
+
+    @property
+    def complete(self):
+        """Whether placement returned every allocation request it has."""
+        return self.single_query and (self.limit is None or
+                                      self.returned < self.limit)
+
+
 @dataclasses.dataclass
 class Judgement:
     """What nova's scheduler stages say of one request on some hosts.
@@ -342,6 +366,7 @@ class Judgement:
     :param resources: provider uuid -> {resource class: Resource}, the
         usage the stages judged on.
     :param request: the JudgedRequest the constraints ran with.
+    :param answer: the :class:`PlacementAnswer` of the placement stage.
     """
 
     move: base.Move
@@ -349,6 +374,7 @@ class Judgement:
     reasons: dict
     resources: dict
     request: moves.JudgedRequest
+    answer: PlacementAnswer = PlacementAnswer()
 
     def eligible(self):
         """The accepted HostStates no stage refuses."""
@@ -393,8 +419,8 @@ def judge_sources(ctxt, chain, spec, cell_hosts, states, kind, sources,
     move = moves.build_move(chain.config, spec, kind, first,
                             cell_hosts.aggregates.get(first, []))
     before = collections.defaultdict(list)
-    accepted, resources = _placement(ctxt, spec, states, cell_hosts, move,
-                                     before, known)
+    accepted, resources, answer = _placement(ctxt, spec, states, cell_hosts,
+                                             move, before, known)
     request = moves.JudgedRequest(chain.config, move, ctxt, resources,
                                   read_for={hs.uuid for hs in accepted})
     # The constraints run where LiveMigrationDestinationFilter is in
@@ -423,7 +449,76 @@ def judge_sources(ctxt, chain, spec, cell_hosts, states, kind, sources,
         for host, found in after.items():
             reasons[host].extend(found)
         result[source] = Judgement(move, accepted, reasons, resources,
-                                   request)
+                                   request, answer)
+    return result
+
+
+def derive(judgements, zone=None, providers=None, limit=None):
+    """The judgements of the same request pinned to ``zone``, or None.
+
+    Among nova's stages only the request filter
+    ``map_az_to_placement_aggregate`` reads a request's availability
+    zone: it adds the zone's aggregates to the allocation candidates
+    query (``member_of``), and placement then returns the candidates of
+    their providers only. nova's filters, the constraints and the
+    conductor judge each host alike whatever the zone pinned. So when the
+    judged query returned every allocation request placement has
+    (:attr:`PlacementAnswer.complete`), each on the host's compute node
+    provider alone, the pinned request's judgement is the judged one with
+    the hosts outside ``providers`` refused by placement; and, with
+    ``limit``, as long as no more than ``limit`` candidates are left
+    (beyond, placement would have cut the answer).
+
+    Call it before the HostStates judged are judged again: their
+    allocation candidates are the judgements'.
+
+    :param judgements: source -> :class:`Judgement`, as
+        :func:`judge_sources` returns them (one placement stage).
+    :param zone: the zone pinned, or None (the same request with
+        ``limit`` instead of the judged query's).
+    :param providers: uuids of placement's providers in the zone's
+        aggregates, or None when no nova aggregate has the zone (nova's
+        request filter then adds nothing).
+    :param limit: the pinned request's query limit, or None.
+    :returns: source -> a new :class:`Judgement` (with reasons of its
+        own), or None when they cannot be derived and must be judged.
+    """
+    first = next(iter(judgements.values()))
+    if not first.answer.complete:
+        return None
+    kept = []
+    refused = {}
+    returned = 0
+    memo = {}
+    for hs in first.accepted:
+        candidates = hs.allocation_candidates or ()
+        if providers is not None and any(
+                len(alloc_req['allocations']) != 1 or
+                hs.uuid not in alloc_req['allocations']
+                for alloc_req in candidates):
+            return None
+        if providers is None or hs.uuid in providers:
+            kept.append(hs)
+            returned += len(candidates)
+        else:
+            refused[hs.host] = [_zone_reason(hs, zone, memo) or Reason(
+                PLACEMENT,
+                'the host is in availability zone %s but not among '
+                'placement\'s providers of its aggregates, which nova\'s '
+                'request filter asks placement for (nova-manage placement '
+                'sync_aggregates mirrors them)' % zone,
+                {'request_filter': 'map_az_to_placement_aggregate',
+                 'pinned_availability_zone': zone})]
+    if limit is not None and returned > limit:
+        return None
+    answer = PlacementAnswer(returned, limit, True)
+    result = {}
+    for source, judgement in judgements.items():
+        reasons = collections.defaultdict(list, judgement.reasons)
+        reasons.update(refused)
+        result[source] = Judgement(judgement.move, kept, reasons,
+                                   judgement.resources, judgement.request,
+                                   answer)
     return result
 
 
@@ -431,7 +526,8 @@ def _placement(ctxt, spec, states, cell_hosts, move, reasons, known=None):
     """The hosts nova's placement query accepts; reasons for the others.
 
     :returns: (accepted HostStates, provider uuid -> {resource class:
-        Resource}). Usage comes from the provider summaries of nova's own
+        Resource}, :class:`PlacementAnswer`). Usage comes from the
+        provider summaries of nova's own
         query (capacity and used of every resource class of each
         candidate, as the filter's read gets them); hosts placement did
         not return are read only when a resource may be why.
@@ -443,14 +539,19 @@ def _placement(ctxt, spec, states, cell_hosts, move, reasons, known=None):
             reasons[hs.host].append(Reason(
                 PLACEMENT, 'nova\'s request filters refuse the request: %s'
                 % exc.message, {'request_filter': True}))
-        return [], {}
+        return [], {}, PlacementAnswer()
     query = scheduler_utils.resources_from_request_spec(
         ctxt, spec, None, enable_pinning_translate=True)
     alloc_reqs, summaries = servers.allocation_candidates(ctxt, query)
     alloc_reqs = list(alloc_reqs)
     summaries = dict(summaries)
-    if (query.cpu_pinning_requested and
-            not CONF.workarounds.disable_fallback_pcpu_query):
+    limit = parse.parse_qs(query.to_querystring()).get('limit')
+    fallback = (query.cpu_pinning_requested and
+                not CONF.workarounds.disable_fallback_pcpu_query)
+    answer = PlacementAnswer(len(alloc_reqs),
+                             int(limit[0]) if limit else None,
+                             not fallback)
+    if fallback:
         fallback = scheduler_utils.resources_from_request_spec(
             ctxt, spec, None, enable_pinning_translate=False)
         more, more_summaries = servers.allocation_candidates(ctxt, fallback)
@@ -482,7 +583,7 @@ def _placement(ctxt, spec, states, cell_hosts, move, reasons, known=None):
     for hs in unexplained:
         reasons[hs.host].append(_fit_reason(
             move, resources.get(hs.uuid), len(alloc_reqs)))
-    return accepted, resources
+    return accepted, resources, answer
 
 
 def _request_filter_reason(hs, spec, cell_hosts):
@@ -497,9 +598,14 @@ def _request_filter_reason(hs, spec, cell_hosts):
             {'request_filter': 'compute_status_filter',
              'disabled_reason': service.disabled_reason})
     pinned = spec.availability_zone if 'availability_zone' in spec else None
+    return _zone_reason(hs, pinned)
+
+
+def _zone_reason(hs, pinned, memo=None):
+    """Why the pinned zone keeps a host from placement, or None."""
     zone = usage.host_facts(hs.aggregates,
                             CONF.livemig_ext.migration_domain_key,
-                            CONF.default_availability_zone)[0]
+                            CONF.default_availability_zone, memo)[0]
     if pinned and zone != pinned:
         return Reason(
             PLACEMENT,
@@ -672,19 +778,20 @@ def conductor(cell_hosts, source, chosen, reasons):
     for hs in chosen:
         node = nodes[hs.host]
         if node.hypervisor_type != source_node.hypervisor_type:
-            reasons[hs.host].append(Reason(
+            # NOTE: a new list: derived judgements share the others'.
+            reasons[hs.host] = reasons[hs.host] + [Reason(
                 'conductor:hypervisor_type',
                 'the host runs hypervisor %s, the source host %s runs %s'
                 % (node.hypervisor_type, source, source_node.hypervisor_type),
                 {'hypervisor_type': node.hypervisor_type,
-                 'source_hypervisor_type': source_node.hypervisor_type}))
+                 'source_hypervisor_type': source_node.hypervisor_type})]
         elif (not CONF.workarounds.skip_hypervisor_version_check_on_lm and
               node.hypervisor_version < source_node.hypervisor_version):
-            reasons[hs.host].append(Reason(
+            reasons[hs.host] = reasons[hs.host] + [Reason(
                 'conductor:hypervisor_version',
                 'the host\'s hypervisor version %s is older than the source '
                 'host\'s %s' % (node.hypervisor_version,
                                 source_node.hypervisor_version),
                 {'hypervisor_version': node.hypervisor_version,
                  'source_hypervisor_version':
-                     source_node.hypervisor_version}))
+                     source_node.hypervisor_version})]

@@ -36,6 +36,8 @@ a host refused now because it is too full stays refused, so a plan may
 leave room unused but never promises a move the scheduler refuses.
 """
 
+import collections
+import dataclasses
 import time
 
 import nova.conf
@@ -65,6 +67,9 @@ ScopeNotFound = scope_reads.ScopeNotFound
 # The request spec fields that make nova's request (see plans).
 _CLASS_FIELDS = ('flavor', 'image', 'availability_zone', 'is_bfv',
                  'scheduler_hints', 'force_hosts', 'force_nodes')
+# The scheduler hints with which nova's allocation candidates query has no
+# limit (nova.scheduler.utils.resources_from_request_spec).
+_UNLIMITED_HINTS = ('group', 'same_host', 'different_host')
 # Filters and request filters that judge by the server's project.
 _PROJECT_FILTERS = {'AggregateMultiTenancyIsolation'}
 SOURCE_DOWN = 'api:source_host'
@@ -91,15 +96,55 @@ def _by_project(chain):
 
 
 def _class_key(server, by_project):
+    """(the server's request but its pinned zone and group, its variant).
+
+    The variant is (pinned zone, whether the placement query has a
+    limit): what :func:`evaluation.derive` derives from the judgement of
+    the request unpinned. The server group's uuid (the ``group`` hint)
+    only lifts the limit: nova's filters read the group itself
+    (``instance_group``), which the planners keep. A server with PCI or
+    port resource requests or a NUMA topology is a request of its own,
+    judged as it is (variant None).
+    """
     data = server.data
     pci = (data.get('pci_requests') or {}).get('nova_object.data', {})
     if (server.has_port_resources or pci.get('requests') or
             data.get('numa_topology')):
-        return ('server', server.uuid)
+        return ('server', server.uuid), None
     values = {field: _plain(data.get(field)) for field in _CLASS_FIELDS}
+    hints = dict(values['scheduler_hints'] or {})
+    limited = not any(hint in hints for hint in _UNLIMITED_HINTS)
+    hints.pop('group', None)
+    values['scheduler_hints'] = hints
+    zone = values.pop('availability_zone')
     if by_project:
         values['project_id'] = data.get('project_id')
-    return ('request', jsonutils.dumps(values, sort_keys=True))
+    return (('request', jsonutils.dumps(values, sort_keys=True)),
+            (zone, limited))
+
+
+def _representative(variants):
+    """The uuid whose request a class is judged with, unpinned.
+
+    A member whose query has no limit if there is one: its answer tells
+    whether the limited variants had all of placement's candidates.
+    """
+    ordered = sorted(variants.items(), key=_order)
+    for variant, rows in ordered:
+        if variant is not None and not variant[1]:
+            return rows[0].uuid
+    return ordered[0][1][0].uuid
+
+
+def _own_reasons(judgement):
+    """``judgement`` with reasons of its own (the conductor adds some)."""
+    return dataclasses.replace(judgement, reasons=collections.defaultdict(
+        list, judgement.reasons))
+
+
+def _order(item):
+    variant = item[0]
+    return (variant is not None, variant and (variant[0] or '', variant[1]))
 
 
 class _Reader:
@@ -168,8 +213,9 @@ class _Reader:
                 if reason is not None:
                     self.reasons[row.uuid] = reason
                     continue
-                classes.setdefault(_class_key(row, by_project),
-                                   []).append(row)
+                key, variant = _class_key(row, by_project)
+                classes.setdefault(key, {}).setdefault(variant,
+                                                       []).append(row)
             self._add_hosts(cs, known, groups, memo)
             self._judge(cs, classes, known)
             for row in rows:
@@ -225,55 +271,145 @@ class _Reader:
                 node.hypervisor_version)
 
     def _judge(self, cs, classes, known):
+        """Judge each request once, unpinned; derive its pinned variants.
+
+        :param classes: request key -> {variant: [rows]} (see
+            :func:`_class_key`).
+        """
         if not classes:
             return
-        reps = scope_reads.representatives(
-            self.ctxt, cs.cell, [members[0].uuid
-                                 for members in classes.values()])
-        with_ports = [uuid for uuid, server in reps.items()
+        chosen = {key: _representative(variants)
+                  for key, variants in classes.items()}
+        reps = self._representatives(cs, chosen.values(), unpin=True)
+        # nova's host manager keeps its HostStates from one request to the
+        # next; so do the plans, from one class to the next.
+        states = evaluation.host_states(cs.cell, cs.hosts, None,
+                                        only=set(cs.names))
+        zones = {}
+        pending = []
+        for key, variants in classes.items():
+            rep = reps.get(chosen[key])
+            if rep is None:
+                self._went_away(variants.values())
+                continue
+            judged, by_source = self._judge_rows(
+                cs, rep, states, known,
+                [row for rows in variants.values() for row in rows])
+            judged_variant = self._variant(rep, variants)
+            for variant, rows in sorted(variants.items(), key=_order):
+                derived = self._derive(judged, by_source, variant,
+                                       judged_variant, zones)
+                if derived is None:
+                    pending.append(rows)
+                    continue
+                self._place_by_source(cs, rows, derived)
+        if pending:
+            # NOTE: a variant placement may have answered in part (more
+            # candidates than the query's limit, nested providers): judged
+            # as its servers ask.
+            reps = self._representatives(
+                cs, [rows[0].uuid for rows in pending], unpin=False)
+            for rows in pending:
+                rep = reps.get(rows[0].uuid)
+                if rep is None:
+                    self._went_away([rows])
+                    continue
+                judged, by_source = self._judge_rows(cs, rep, states, known,
+                                                     rows)
+                self._place_by_source(cs, rows, {
+                    kind: judged[source]
+                    for kind, source in by_source.items()})
+
+    @staticmethod
+    def _variant(rep, variants):
+        for variant, rows in variants.items():
+            if any(row.uuid == rep.instance.uuid for row in rows):
+                return None if variant is None else (None, variant[1])
+        return None
+
+    def _representatives(self, cs, uuids, unpin):
+        """uuid -> Server, its request spec prepared as nova's conductor.
+
+        :param unpin: judge the request without its pinned zone.
+        """
+        reps = scope_reads.representatives(self.ctxt, cs.cell, list(uuids))
+        with_ports = [uuid for uuid in reps
                       if self.rows[uuid].has_port_resources]
         ports = server_reads.port_resource_requests(self.ctxt, with_ports)
         needs_instances = False
-        for server in reps.values():
+        for uuid, server in reps.items():
             # NOTE: the planners keep server groups themselves: the
             # class's request is judged without the group.
             server.spec.instance_group = None
+            if unpin and _class_key(self.rows[uuid], False)[1] is not None:
+                server.spec.availability_zone = None
             port_req, params = ports.get(server.instance.uuid, ([], None))
             server_reads._prepare(self.ctxt, server, port_req,
                                   params or server_reads.objects
                                   .RequestLevelParams())
             needs_instances = needs_instances or evaluation._needs_instances(
                 self.chain, server.spec)
-        if needs_instances:
+        if needs_instances and not cs.hosts.instances:
             cs.hosts.instances = server_reads.instances_by_host(
                 self.ctxt, cs.cell)
+        return reps
+
+    def _went_away(self, groups):
+        for rows in groups:
+            for row in rows:
+                self.reasons[row.uuid] = evaluation.Reason(
+                    plans.REQUEST_SPEC, 'the server or its request spec '
+                    'went away while it was read', {})
+
+    def _judge_rows(self, cs, rep, states, known, rows):
+        """judge_sources of rep's request from each kind of source of rows.
+
+        :returns: (source host -> Judgement, kind -> source host).
+        """
+        self.classes += 1
+        by_source = {}
         memo = {}
-        names = set(cs.names)
-        for members in classes.values():
-            rep = reps.get(members[0].uuid)
-            if rep is None:
-                for row in members:
-                    self.reasons[row.uuid] = evaluation.Reason(
-                        plans.REQUEST_SPEC, 'the server or its request spec '
-                        'went away while it was read', {})
-                continue
-            self.classes += 1
-            by_source = {}
-            for row in members:
-                by_source.setdefault(self._source_key(cs, row.host, memo),
-                                     []).append(row)
-            sources = [rows[0].host for rows in by_source.values()]
-            states = evaluation.host_states(cs.cell, cs.hosts, None,
-                                            only=names)
-            judged = evaluation.judge_sources(
-                self.ctxt, self.chain, rep.spec, cs.hosts, states,
-                LIVE_MIGRATION, sources, known=known)
-            for rows in by_source.values():
-                judgement = judged[rows[0].host]
-                evaluation.conductor(cs.hosts, rows[0].host,
-                                     judgement.eligible(),
-                                     judgement.reasons)
-                self._place(rows, judgement, cs)
+        for row in rows:
+            by_source.setdefault(self._source_key(cs, row.host, memo),
+                                 row.host)
+        for hs in states:
+            hs.allocation_candidates = []
+            hs.limits = {}
+        judged = evaluation.judge_sources(
+            self.ctxt, self.chain, rep.spec, cs.hosts, states,
+            LIVE_MIGRATION, list(by_source.values()), known=known)
+        return judged, by_source
+
+    def _derive(self, judged, by_source, variant, judged_variant, zones):
+        """kind -> Judgement of the rows' variant, or None to judge it."""
+        if variant is None or variant == judged_variant:
+            # NOTE: the conductor's checks add to the reasons of each
+            # variant: its own copy.
+            return {kind: _own_reasons(judged[source])
+                    for kind, source in by_source.items()}
+        zone, limited = variant
+        if zone is not None and zone not in zones:
+            zones[zone] = scope_reads.zone_providers(self.ctxt, zone)
+        limit = CONF.scheduler.max_placement_results if limited else None
+        derived = evaluation.derive(
+            {source: judged[source] for source in by_source.values()},
+            zone, zones.get(zone), limit)
+        if derived is None:
+            return None
+        return {kind: derived[source] for kind, source in by_source.items()}
+
+    def _place_by_source(self, cs, rows, judgements):
+        """Conductor's checks, then the planners' servers, per source."""
+        memo = {}
+        by_kind = {}
+        for row in rows:
+            by_kind.setdefault(self._source_key(cs, row.host, memo),
+                               []).append(row)
+        for kind, members in by_kind.items():
+            judgement = judgements[kind]
+            evaluation.conductor(cs.hosts, members[0].host,
+                                 judgement.eligible(), judgement.reasons)
+            self._place(members, judgement, cs)
 
     def _place(self, rows, judgement, cs):
         demand = dict(judgement.move.capped_demand)

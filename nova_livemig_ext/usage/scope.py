@@ -24,7 +24,8 @@ number does not grow with the hosts or the servers:
   instances (one query of a few columns), the representatives' instances
   (one query);
 - placement: the scope's usage (one request, plus one per host full in
-  VCPU) and inventories (nova-api's cache);
+  VCPU) and inventories (nova-api's cache); the providers of each zone
+  servers are pinned to (one request and one aggregate query per zone);
 - the network API: the ports with a resource request (one listing).
 """
 
@@ -41,8 +42,16 @@ from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 
 from nova_livemig_ext.usage import hosts as host_usage
+from nova_livemig_ext.usage import placement
 from nova_livemig_ext.usage import servers as server_reads
 
+# The request spec fields the plans read (see scope_plans), and those
+# many servers have equal.
+SPEC_FIELDS = ('flavor', 'image', 'availability_zone', 'is_bfv',
+               'scheduler_hints', 'force_hosts', 'force_nodes',
+               'instance_group', 'pci_requests', 'numa_topology',
+               'project_id')
+SHARED_FIELDS = ('flavor', 'image')
 # A port listing filtered by device id carries every id in its URL: above
 # this many servers, the ports are listed once unfiltered instead.
 PORT_FILTER_LIMIT = 100
@@ -151,8 +160,10 @@ def resolve(ctxt, zone=None, aggregate=None, domain_key=None,
 class ScopeServer:
     """A server of the scope as its rows give it, before any nova object.
 
-    :param data: its request spec's fields as plain data
-        (``nova_object.data`` of the stored JSON), or None without one.
+    :param data: its request spec's fields the plans read
+        (:data:`SPEC_FIELDS` of ``nova_object.data`` in the stored JSON)
+        as plain data, or None without one; equal flavors and images are
+        one object, not to be changed.
     """
 
     uuid: str
@@ -205,13 +216,40 @@ def _spec_rows(context, uuids):
 
 
 def _spec_data(ctxt, uuids):
-    """uuid -> the request spec's fields as plain data (one query)."""
+    """uuid -> the request spec's fields the plans read, as plain data.
+
+    One query. Equal flavors and images are kept once: at 20,000 servers,
+    one copy of each per server is millions of objects that Python's
+    garbage collector would go over again and again while the plan is
+    made.
+    """
     if not uuids:
         return {}
     with host_usage._reads(ctxt):
         rows = _spec_rows(ctxt, uuids)
-    return {uuid: jsonutils.loads(text).get('nova_object.data', {})
-            for uuid, text in rows}
+    shared = {}
+    result = {}
+    for uuid, text in rows:
+        data = jsonutils.loads(text).get('nova_object.data', {})
+        kept = {field: data[field] for field in SPEC_FIELDS if field in data}
+        for field in SHARED_FIELDS:
+            if isinstance(kept.get(field), dict):
+                kept[field] = _shared(shared, field, kept[field])
+        result[uuid] = kept
+    return result
+
+
+def _shared(shared, field, value):
+    """The one kept object equal to ``value`` (a primitive)."""
+    data = value.get('nova_object.data')
+    hint = data.get('id') if isinstance(data, dict) else None
+    bucket = shared.setdefault(
+        (field, hint if isinstance(hint, (str, int)) else None), [])
+    for kept in bucket:
+        if kept == value:
+            return kept
+    bucket.append(value)
+    return value
 
 
 def _port_resource_servers(ctxt, uuids):
@@ -255,6 +293,26 @@ def representatives(ctxt, cell, uuids):
         if spec is not None:
             result[instance.uuid] = server_reads.Server(instance, cell, spec)
     return result
+
+
+def zone_providers(ctxt, zone):
+    """uuids of placement's providers in ``zone``'s aggregates, or None.
+
+    What nova's request filter ``map_az_to_placement_aggregate`` makes
+    placement keep for a server pinned to ``zone``: the providers of any
+    aggregate whose ``availability_zone`` is ``zone`` (the same aggregate
+    query as nova's, then one placement request). None when no aggregate
+    has the zone: nova's request filter adds nothing then.
+    """
+    with host_usage._reads(ctxt):
+        aggregates = objects.AggregateList.get_by_metadata(
+            ctxt, key='availability_zone', value=zone)
+    if not aggregates:
+        return None
+    body = placement.get(
+        ctxt, '/resource_providers?member_of=in:%s' % ','.join(
+            sorted(agg.uuid for agg in aggregates)), version='1.3')
+    return {rp['uuid'] for rp in body.get('resource_providers', [])}
 
 
 def cpu_measurement(node, now, max_age):

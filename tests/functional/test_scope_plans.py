@@ -194,6 +194,52 @@ class ConsolidationPlanTest(ScopePlanTestBase):
                           body['forbidden']['message'])
 
 
+class PinnedZonePlanTest(ScopePlanTestBase):
+    """Servers pinned to their zone, where zones do not bind the others."""
+
+    livemig_options = {'same_availability_zone': False}
+
+    def test_pinned_servers_never_planned_out_of_their_zone(self):
+        # The domain nfs-a spans host4 (az2) and host1, host2, host5
+        # (az1). host4 is the fullest: the planner would keep it, but the
+        # servers pinned to az1 may not go there.
+        loose = [self.boot(self.small, 'host4') for _ in range(2)]
+        pinned = [self.boot(self.small, host, az='az1')
+                  for host in ('host1', 'host2')]
+        plan = self.plan('consolidation', '?aggregate=domain-nfs-a')
+        self.assertEqual(['host1', 'host2', 'host4', 'host5'],
+                         plan['scope']['hosts'])
+        # One request judged: the pinned zone and the unpinned servers
+        # share it (the zone only narrows placement's answer).
+        self.assertEqual(1, plan['evaluated_with']['request_classes'])
+        self.assertEqual(1, plan['hosts_in_use_after'])
+        self.assertIn('host4', plan['hosts_emptied'])
+        pinned_ids = {s['id'] for s in pinned}
+        for move in plan['moves']:
+            self.assertNotEqual('host4', move['destination'])
+            if move['server_id'] in pinned_ids:
+                self.assertNotEqual('host4', move['destination'])
+        self.replay(plan)
+        self.assertAllActiveWithin(loose + pinned,
+                                   ('host1', 'host2', 'host5'))
+
+    def test_group_members_share_their_flavor_s_request(self):
+        group = self.admin_api.post_server_groups(
+            {'name': 'apart', 'policy': 'anti-affinity'})
+        members = [self.boot(self.small, host, group=group)
+                   for host in ('host1', 'host2')]
+        others = [self.boot(self.small, 'host4'),
+                  self.boot(self.small, 'host5', az='az1')]
+        plan = self.plan('consolidation', '?aggregate=domain-nfs-a')
+        self.assertEqual(1, plan['evaluated_with']['request_classes'])
+        self.assertEqual(2, plan['hosts_in_use_after'])
+        self.replay(plan)
+        self.assertEqual(2, len({self.host_of(m) for m in members}))
+        self.assertAllActiveWithin(members + others,
+                                   ('host1', 'host2', 'host4', 'host5'))
+        self.assertIn(self.host_of(others[1]), ('host1', 'host2', 'host5'))
+
+
 class BalancePlanTest(ScopePlanTestBase):
 
     def test_moves_off_the_busiest_host(self):

@@ -10,7 +10,7 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The evaluation reads each host's instances only when nova would."""
+"""The evaluation: which hosts it reads the instances of, and derivations."""
 
 from nova import objects
 
@@ -73,3 +73,73 @@ class ChainTest(base.TestCase):
         self.assertIsNot(first, second)
         self.assertEqual(0.5, second.config.settings.max_utilization[
             'MEMORY_MB'])
+
+
+class DeriveTest(base.TestCase):
+    """A pinned or limited variant of a judged request, from its answer."""
+
+    def judgement(self, answer, nested=False):
+        states = []
+        for name, aggregates in (('host1', [base.AZ1]),
+                                 ('host2', [base.AZ1]),
+                                 ('host3', [base.AZ2])):
+            hs = base.host_state(name, aggregates)
+            allocations = {hs.uuid: {'resources': {'VCPU': 1}}}
+            if nested:
+                allocations[base.uuids.child] = {'resources': {'VGPU': 1}}
+            hs.allocation_candidates = [{'allocations': allocations}]
+            states.append(hs)
+        reasons = {hs.host: [] for hs in states}
+        reasons['host4'] = [evaluation.Reason('placement', 'full')]
+        return {'src': evaluation.Judgement(None, states, reasons, {}, None,
+                                            answer)}
+
+    def derive(self, judged, *args, **kwargs):
+        derived = evaluation.derive(judged, *args, **kwargs)
+        return None if derived is None else derived['src']
+
+    def test_pinned_keeps_the_zone_s_providers(self):
+        judged = self.judgement(evaluation.PlacementAnswer(3, None, True))
+        derived = self.derive(judged, 'az1', {base.uuids.host1})
+        self.assertEqual(['host1'], [hs.host for hs in derived.eligible()])
+        # host2 is in az1 for nova, not in placement's mirror of it.
+        self.assertIn('not among placement', derived.reasons['host2'][0]
+                      .message)
+        self.assertIn('availability zone az1 and the host is in az2',
+                      derived.reasons['host3'][0].message)
+        self.assertEqual(['full'], [r.message
+                                    for r in derived.reasons['host4']])
+        # Its own reasons (the conductor's checks replace a host's list,
+        # never add to it): the judgement's are untouched.
+        derived.reasons['host1'] = derived.reasons['host1'] + ['conductor']
+        self.assertEqual([], judged['src'].reasons['host1'])
+
+    def test_no_zone_aggregate_restricts_nothing(self):
+        judged = self.judgement(evaluation.PlacementAnswer(3, None, True))
+        derived = self.derive(judged, 'nova', None)
+        self.assertEqual(3, len(derived.eligible()))
+
+    def test_only_from_a_complete_answer(self):
+        # Placement may have had more than the limit of 3 it returned.
+        judged = self.judgement(evaluation.PlacementAnswer(3, 3, True))
+        self.assertIsNone(self.derive(judged, 'az1', set()))
+        judged = self.judgement(evaluation.PlacementAnswer(3, None, False))
+        self.assertIsNone(self.derive(judged, 'az1', set()))
+        judged = self.judgement(evaluation.PlacementAnswer(3, 4, True))
+        self.assertIsNotNone(self.derive(judged, 'az1', set()))
+
+    def test_a_limit_placement_would_cut_at(self):
+        judged = self.judgement(evaluation.PlacementAnswer(3, None, True))
+        self.assertIsNone(self.derive(judged, limit=2))
+        self.assertEqual(3, len(self.derive(judged, limit=3)
+                                .eligible()))
+        self.assertEqual(2, len(self.derive(
+            judged, 'az1', {base.uuids.host1, base.uuids.host2},
+            limit=2).eligible()))
+
+    def test_not_with_nested_providers(self):
+        judged = self.judgement(evaluation.PlacementAnswer(3, None, True),
+                                nested=True)
+        self.assertIsNone(self.derive(judged, 'az1', set()))
+        # Without a zone, nested candidates do not matter.
+        self.assertIsNotNone(self.derive(judged, limit=3))
