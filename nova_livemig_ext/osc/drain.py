@@ -48,9 +48,10 @@ def reasons_text(reasons):
     parts = []
     for reason in reasons or ():
         if isinstance(reason, dict):
-            parts.append('%s%s: %s' % (
+            parts.append('%s%s%s' % (
                 '%s: ' % reason['host'] if reason.get('host') else '',
-                reason.get('constraint'), reason.get('message')))
+                '%s: ' % reason['constraint'] if reason.get('constraint')
+                else '', reason.get('message')))
         else:
             parts.append(str(reason))
     return '; '.join(parts)

@@ -89,7 +89,10 @@ def server(uuid='s1', host='h1', group=None, policy=None, **data):
 class ClassKeyTest(testtools.TestCase):
 
     def key(self, row, by_project=False):
-        return scope_plans._class_key(row, by_project)
+        return scope_plans._class_key(row, by_project)[0]
+
+    def variant(self, row):
+        return scope_plans._class_key(row, False)[1]
 
     def test_equal_requests_share_a_class_whatever_their_group(self):
         plain = self.key(server('s1'))
@@ -102,7 +105,14 @@ class ClassKeyTest(testtools.TestCase):
 
     def test_request_differences_make_classes(self):
         plain = self.key(server())
-        self.assertNotEqual(plain, self.key(server(availability_zone='az1')))
+        # A pinned zone is a variant of the same request (derived from
+        # its judgement), as is the group hint that lifts the limit.
+        self.assertEqual(plain, self.key(server(availability_zone='az1')))
+        self.assertEqual(('az1', True),
+                         self.variant(server(availability_zone='az1')))
+        self.assertEqual((None, False), self.variant(server(
+            scheduler_hints={'group': 'g1'})))
+        self.assertEqual((None, True), self.variant(server()))
         self.assertNotEqual(plain, self.key(server(
             flavor={'nova_object.data': {'flavorid': 'large'}})))
         self.assertNotEqual(plain, self.key(server(
