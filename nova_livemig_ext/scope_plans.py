@@ -22,14 +22,18 @@ accept now is each server's set of candidate hosts; the planners
 (:mod:`planning.consolidation`, :mod:`planning.balance`) add the usage of
 the moves planned before each move, with the same caps.
 
-A server's class is its request as nova builds it: flavor, image, pinned
-zone, boot source, scheduler hints, forced hosts (and project when a
-project-dependent filter is in use). Server groups are not part of it:
-the planners keep anti-affinity members on distinct hosts themselves and
-never move an affinity member alone. A server with PCI or port resource
-requests or a NUMA topology is a class of its own. Round trips: see
-:mod:`usage.scope`, plus placement once per class; none per host or per
-server.
+A server's class is its request as nova builds it: flavor, image, boot
+source, scheduler hints, forced hosts (and project when a
+project-dependent filter is in use). Its pinned zone and the group hint
+are variants of the class: the request is judged once unpinned, and each
+variant is derived from that judgement (:func:`evaluation.derive`: the
+zone's providers only, as nova's request filter asks placement) when
+placement's answer was complete, else judged as its servers ask. Server
+groups themselves are not part of the request judged: the planners keep
+anti-affinity members on distinct hosts and never move an affinity member
+alone. A server with PCI or port resource requests or a NUMA topology is
+a class of its own. Round trips: see :mod:`usage.scope`, plus placement
+once per class and once per zone pinned; none per host or per server.
 
 Kept hosts only receive servers (or, first, give up one to make room):
 a host refused now because it is too full stays refused, so a plan may
