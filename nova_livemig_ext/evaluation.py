@@ -760,7 +760,7 @@ def _rank(chain, spec, eligible):
         list(chain.weighers), eligible, spec)
 
 
-def conductor(cell_hosts, source, chosen, reasons):
+def conductor(cell_hosts, source, chosen, reasons, nodes=None):
     """nova's conductor's checks of a chosen live-migration host.
 
     The conductor tries the scheduler's choice, and on failure asks again
@@ -768,10 +768,13 @@ def conductor(cell_hosts, source, chosen, reasons):
     have no such checks.
 
     :param chosen: HostStates the scheduler may choose.
+    :param nodes: host -> its first compute node, of the source and the
+        chosen hosts at least (built from ``cell_hosts`` when None).
     """
-    nodes = {}
-    for node in cell_hosts.nodes:
-        nodes.setdefault(node.host, node)
+    if nodes is None:
+        nodes = {}
+        for node in cell_hosts.nodes:
+            nodes.setdefault(node.host, node)
     source_node = nodes.get(source)
     if source_node is None:
         return

@@ -76,6 +76,8 @@ _CLASS_FIELDS = ('flavor', 'image', 'availability_zone', 'is_bfv',
 # The scheduler hints with which nova's allocation candidates query has no
 # limit (nova.scheduler.utils.resources_from_request_spec).
 _UNLIMITED_HINTS = ('group', 'same_host', 'different_host')
+# The fields of which usage.scope keeps one object per distinct value.
+_SHARED = frozenset(scope_reads.SHARED_FIELDS)
 # Filters and request filters that judge by the server's project.
 _PROJECT_FILTERS = {'AggregateMultiTenancyIsolation'}
 SOURCE_DOWN = 'api:source_host'
@@ -101,7 +103,7 @@ def _by_project(chain):
                 _PROJECT_FILTERS)
 
 
-def _class_key(server, by_project):
+def _class_key(server, by_project, memo=None):
     """(the server's request but its pinned zone and group, its variant).
 
     The variant is (pinned zone, whether the placement query has a
@@ -117,6 +119,17 @@ def _class_key(server, by_project):
     if (server.has_port_resources or pci.get('requests') or
             data.get('numa_topology')):
         return ('server', server.uuid), None
+    # NOTE: equal flavors and images are one object each (usage.scope):
+    # the requests' keys are computed once per combination of them.
+    ident = None
+    if memo is not None:
+        ident = tuple(
+            id(data.get(field)) if field in _SHARED else
+            repr(data.get(field)) for field in _CLASS_FIELDS) + (
+            data.get('project_id') if by_project else None,)
+        found = memo.get(ident)
+        if found is not None:
+            return found
     values = {field: _plain(data.get(field)) for field in _CLASS_FIELDS}
     hints = dict(values['scheduler_hints'] or {})
     limited = not any(hint in hints for hint in _UNLIMITED_HINTS)
@@ -125,8 +138,11 @@ def _class_key(server, by_project):
     zone = values.pop('availability_zone')
     if by_project:
         values['project_id'] = data.get('project_id')
-    return (('request', jsonutils.dumps(values, sort_keys=True)),
-            (zone, limited))
+    key = (('request', jsonutils.dumps(values, sort_keys=True)),
+           (zone, limited))
+    if ident is not None:
+        memo[ident] = key
+    return key
 
 
 def _representative(variants):
@@ -172,6 +188,9 @@ class _Reader:
         self.disabled = {}
         self.stale = []
         self.classes = 0
+        # host -> (zone, domains, hypervisor type, version): what the
+        # constraints and the conductor's checks read of a source.
+        self._source_keys = {}
         self._read()
 
     # -- usage -------------------------------------------------------------
@@ -204,6 +223,7 @@ class _Reader:
         group_api = servicegroup.API()
         memo = {}
         by_project = _by_project(self.chain)
+        key_memo = {}
         for cs in self.scope.cells:
             rows = scope_reads.servers(self.ctxt, cs)
             up = {name: group_api.service_is_up(cs.hosts.services[name])
@@ -219,7 +239,7 @@ class _Reader:
                 if reason is not None:
                     self.reasons[row.uuid] = reason
                     continue
-                key, variant = _class_key(row, by_project)
+                key, variant = _class_key(row, by_project, key_memo)
                 classes.setdefault(key, {}).setdefault(variant,
                                                        []).append(row)
             self._add_hosts(cs, known, groups, memo)
@@ -268,6 +288,13 @@ class _Reader:
                 self.hosts.append(drain_mod.Host(**kwargs))
 
     def _source_key(self, cs, host, memo):
+        key = self._source_keys.get(host)
+        if key is None:
+            key = self._source_keys[host] = self._source_facts(cs, host,
+                                                               memo)
+        return key
+
+    def _source_facts(self, cs, host, memo):
         node = cs.nodes[host]
         zone, domains, _caps, _bad = usage.host_facts(
             cs.hosts.aggregates.get(host, []),
@@ -414,7 +441,8 @@ class _Reader:
         for kind, members in by_kind.items():
             judgement = judgements[kind]
             evaluation.conductor(cs.hosts, members[0].host,
-                                 judgement.eligible(), judgement.reasons)
+                                 judgement.eligible(), judgement.reasons,
+                                 nodes=cs.nodes)
             self._place(members, judgement, cs)
 
     def _place(self, rows, judgement, cs):
