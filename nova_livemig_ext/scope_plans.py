@@ -47,6 +47,7 @@ import gc
 import time
 
 import nova.conf
+from nova import objects
 from nova import servicegroup
 from oslo_serialization import jsonutils
 
@@ -191,6 +192,8 @@ class _Reader:
         # host -> (zone, domains, hypervisor type, version): what the
         # constraints and the conductor's checks read of a source.
         self._source_keys = {}
+        # host -> its capacity per resource class, as the planners see it.
+        self.capacity = {}
         self._read()
 
     # -- usage -------------------------------------------------------------
@@ -268,9 +271,11 @@ class _Reader:
             service = cs.hosts.services[name]
             self.disabled[name] = bool(service.disabled)
             resources = known.get(node.uuid) or {}
+            self.capacity[name] = {rc: r.capacity
+                                   for rc, r in resources.items()}
             kwargs = dict(
                 name=name,
-                capacity={rc: r.capacity for rc, r in resources.items()},
+                capacity=self.capacity[name],
                 used={rc: r.used for rc, r in resources.items()},
                 caps=plans._caps(self.config,
                                  cs.hosts.aggregates.get(name, []), memo),
@@ -378,8 +383,7 @@ class _Reader:
                 server.spec.availability_zone = None
             port_req, params = ports.get(server.instance.uuid, ([], None))
             server_reads._prepare(self.ctxt, server, port_req,
-                                  params or server_reads.objects
-                                  .RequestLevelParams())
+                                  params or objects.RequestLevelParams())
             needs_instances = needs_instances or evaluation._needs_instances(
                 self.chain, server.spec)
         if needs_instances and not cs.hosts.instances:
@@ -457,7 +461,7 @@ class _Reader:
         # print it only for a server they cannot move.
         refused = {host: reasons[0]
                    for host, reasons in judgement.reasons.items() if reasons}
-        capacity = {h.name: h.capacity for h in self.hosts}
+        capacity = self.capacity
         for row in rows:
             group, policy = row.group()
             held = demand
@@ -674,9 +678,12 @@ def _balance_plan(ctxt, zone, aggregate, max_moves, measure):
         'utilization_after': round(entry['utilization_after'], 4)}
         for entry in plan.hosts}
     names = set(utilization)
-    unplanned = [{'server_id': s.id, 'reasons': [
-        scope_mod.immovable(s, names)]} for s in reader.servers
-        if s.host in names and scope_mod.immovable(s, names)]
+    unplanned = []
+    for server in reader.servers:
+        why = scope_mod.immovable(server, names) if (
+            server.host in names) else None
+        if why:
+            unplanned.append({'server_id': server.id, 'reasons': [why]})
     return {
         'scope': reader.scope.as_dict(),
         'measure': measure,
